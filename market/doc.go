@@ -1,0 +1,22 @@
+// Package market is tickertape's market: a deterministic simulation of a
+// stock market, a player for recorded or real trade files, and the driver
+// that paces either against the wall clock.
+//
+// What to use for what:
+//
+//   - [Open] turns a [Config] (the -source, -symbols, -rate, -seed, -speed,
+//     -session and -halt-pct flags) into a [Source]: the simulation ([Sim])
+//     or a file player. [Source.Symbols] lists the symbols, [Source.Run]
+//     publishes [Quote], [Score], [Market] and [Status] events to a [Sink]
+//     in order, starting with a complete picture of the market.
+//   - [Record] wraps a Sink and writes every event as one JSON line; a file
+//     so written plays back with Source "file:PATH".
+//   - [TS] makes the wire's timestamps.
+//
+// Inside, the model (sim.go) is a pure stepper: a seed and a simulated
+// clock decide every event, so a test runs a 6.5-hour day in milliseconds
+// and gets the same bytes twice. Scores (score.go) and market summaries
+// (summary.go) are computed by the same code for the simulation and for
+// files. The driver (driver.go) is the only place that reads the wall clock
+// or sleeps; it runs on the caller's goroutine and starts none.
+package market
