@@ -1,7 +1,594 @@
 package market
 
-import "errors"
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Player plays a file back as a Source: a CSV of trades or quotes, or a JSONL
+// recording made by Record. The whole file is read and checked by Open, so a
+// bad row is an error before anything is published.
+type Player struct {
+	path     string
+	speed    float64
+	now      func() time.Time
+	listings []listing
+
+	// One of the two is set.
+	rows   []row    // a CSV
+	events []recEvt // a JSONL recording
+}
+
+var _ Source = (*Player)(nil)
+
+// row is one CSV line.
+type row struct {
+	at       int64 // Unix µs
+	sym      int   // index into listings
+	price    float64
+	size     int64
+	bid, ask float64 // 0 when the file has none
+}
+
+// recEvt is one JSONL line.
+type recEvt struct {
+	at           int64
+	name, symbol string
+	data         any
+}
+
+// Symbols lists the file's symbols in the order they first appear.
+func (p *Player) Symbols() []Symbol {
+	out := make([]Symbol, len(p.listings))
+	for i, l := range p.listings {
+		out[i] = l.Symbol
+	}
+	return out
+}
+
+// Run plays the file to sink and returns nil at its end, or when ctx is done.
+func (p *Player) Run(ctx context.Context, sink Sink) error {
+	if p.rows != nil {
+		return drive(ctx, sink, newCSVStepper(p), p.speed, p.now)
+	}
+	return drive(ctx, sink, &jsonlStepper{events: p.events}, p.speed, p.now)
+}
 
 func openFile(path string, cfg Config) (Source, error) {
-	return nil, errors.New("market: file sources are not implemented yet")
+	if path == "" {
+		return nil, errors.New("market: -source file:PATH: the path is empty")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("market: -source: %w", err)
+	}
+	defer f.Close()
+	p := &Player{path: path, speed: cfg.Speed, now: cfg.Now}
+	br := bufio.NewReaderSize(f, 64<<10)
+	// A JSONL recording starts with '{'; anything else is read as CSV.
+	first, err := br.Peek(1)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("market: %s: %w", path, err)
+	}
+	if len(first) > 0 && first[0] == '{' {
+		if strings.TrimSpace(cfg.Symbols) != "" {
+			return nil, fmt.Errorf("market: -symbols %q: a JSONL recording plays all its symbols; leave -symbols empty", cfg.Symbols)
+		}
+		err = p.readJSONL(br)
+	} else {
+		err = p.readCSV(br, cfg.Symbols)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("market: %s: %w", path, err)
+	}
+	normalise(p.listings)
+	return p, nil
+}
+
+// symbolIndex keeps the order of first appearance.
+type symbolIndex struct {
+	idx      map[string]int
+	listings *[]listing
+}
+
+func (s *symbolIndex) get(sym string) int {
+	i, ok := s.idx[sym]
+	if !ok {
+		i = len(*s.listings)
+		s.idx[sym] = i
+		*s.listings = append(*s.listings, lookup(sym))
+	}
+	return i
+}
+
+// CSV columns, by the header names each accepts (case-insensitive).
+var csvColumns = map[string][]string{
+	"timestamp": {"timestamp", "time", "ts", "datetime", "date"},
+	"symbol":    {"symbol", "ticker", "sym"},
+	"price":     {"price", "last", "trade_price"},
+	"size":      {"size", "qty", "quantity", "volume", "shares"},
+	"bid":       {"bid", "bid_price"},
+	"ask":       {"ask", "ask_price", "offer"},
+}
+
+func (p *Player) readCSV(r io.Reader, symbols string) error {
+	keep, err := csvFilter(symbols)
+	if err != nil {
+		return err
+	}
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return errors.New("empty file: want a header line timestamp,symbol,price,size[,bid,ask] and rows")
+	}
+	if err != nil {
+		return err
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		for name, aliases := range csvColumns {
+			for _, a := range aliases {
+				if h == a {
+					if _, dup := col[name]; dup {
+						return fmt.Errorf("line 1: two %s columns", name)
+					}
+					col[name] = i
+				}
+			}
+		}
+	}
+	for _, need := range []string{"timestamp", "symbol", "price", "size"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("line 1: header %q has no %s column: want timestamp,symbol,price,size[,bid,ask]", strings.Join(header, ","), need)
+		}
+	}
+	bi, hasBid := col["bid"]
+	ai, hasAsk := col["ask"]
+	if hasBid != hasAsk {
+		return errors.New("line 1: a bid column needs an ask column and the other way round")
+	}
+	syms := symbolIndex{idx: map[string]int{}, listings: &p.listings}
+	seen := map[string]bool{}
+	var last int64
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err // a *csv.ParseError names its line
+		}
+		line, _ := cr.FieldPos(0)
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("line %d: "+format, append([]any{line}, a...)...)
+		}
+		at, err := parseTime(rec[col["timestamp"]])
+		if err != nil {
+			return bad("timestamp: %v", err)
+		}
+		if at < last {
+			return bad("timestamp %s is before the previous row's: rows must be in time order", rec[col["timestamp"]])
+		}
+		last = at
+		sym := strings.ToUpper(strings.TrimSpace(rec[col["symbol"]]))
+		if err := validSymbol(sym); err != nil {
+			return bad("%v", err)
+		}
+		price, err := parsePositive(rec[col["price"]])
+		if err != nil {
+			return bad("price: %v", err)
+		}
+		size, err := parseSize(rec[col["size"]])
+		if err != nil {
+			return bad("size: %v", err)
+		}
+		rw := row{at: at, price: price, size: size}
+		if hasBid && (strings.TrimSpace(rec[bi]) != "" || strings.TrimSpace(rec[ai]) != "") {
+			if rw.bid, err = parsePositive(rec[bi]); err != nil {
+				return bad("bid: %v", err)
+			}
+			if rw.ask, err = parsePositive(rec[ai]); err != nil {
+				return bad("ask: %v", err)
+			}
+			if rw.bid > rw.ask {
+				return bad("bid %v is above ask %v", rw.bid, rw.ask)
+			}
+		}
+		seen[sym] = true
+		if keep != nil && !keep[sym] {
+			continue // -symbols chose not to play it; that is asked for, not silent
+		}
+		rw.sym = syms.get(sym)
+		p.rows = append(p.rows, rw)
+	}
+	for s := range keep {
+		if !seen[s] {
+			return fmt.Errorf("-symbols: %s is not in the file", s)
+		}
+	}
+	if len(p.rows) == 0 {
+		return errors.New("no rows to play")
+	}
+	return nil
+}
+
+// csvFilter parses -symbols for a file: "" keeps all, a list keeps those.
+func csvFilter(spec string) (map[string]bool, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, nil
+	}
+	if _, err := strconv.Atoi(spec); err == nil {
+		return nil, fmt.Errorf("-symbols %q: a file source takes a list of its symbols, not a count", spec)
+	}
+	keep := map[string]bool{}
+	for _, f := range strings.Split(spec, ",") {
+		s := strings.ToUpper(strings.TrimSpace(f))
+		if err := validSymbol(s); err != nil {
+			return nil, fmt.Errorf("-symbols: %w", err)
+		}
+		keep[s] = true
+	}
+	return keep, nil
+}
+
+// parseTime reads RFC 3339 (with or without fraction) or a Unix time, whose
+// unit is told by its size: seconds below 1e11, milliseconds below 1e14,
+// microseconds below 1e17, else nanoseconds. Fractions are allowed.
+func parseTime(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixMicro(), nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || bad(x) || x <= 0 {
+		return 0, fmt.Errorf("%q: want RFC 3339 (2024-03-01T14:30:00.123Z) or Unix seconds or milliseconds", s)
+	}
+	switch {
+	case x < 1e11:
+		return int64(math.Round(x * 1e6)), nil
+	case x < 1e14:
+		return int64(math.Round(x * 1e3)), nil
+	case x < 1e17:
+		return int64(x), nil
+	}
+	return int64(x / 1e3), nil
+}
+
+func parsePositive(s string) (float64, error) {
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || bad(x) || x <= 0 {
+		return 0, fmt.Errorf("%q: want a positive number", s)
+	}
+	return x, nil
+}
+
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+		return n, nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || bad(x) || x < 0 || x != math.Trunc(x) || x > 1e15 {
+		return 0, fmt.Errorf("%q: want a whole number of shares, 0 or more", s)
+	}
+	return int64(x), nil
+}
+
+// csvStepper turns a CSV's rows into the market's events: each row a quote,
+// with scores and market summaries made by the simulation's own code on the
+// same cadence, on the file's clock.
+type csvStepper struct {
+	rows    []row
+	i       int
+	first   []int // the row each symbol's opening quote was taken from
+	books   []book
+	scorers []scorer
+	sum     *summary
+	intro   int
+	t       int64
+
+	nextScore, nextMarket, scoreK int64
+	t0                            int64
+	ended                         bool
+
+	sc Score
+	mk Market
+}
+
+func newCSVStepper(p *Player) *csvStepper {
+	n := len(p.listings)
+	c := &csvStepper{
+		rows:    p.rows,
+		first:   make([]int, n),
+		books:   make([]book, n),
+		scorers: make([]scorer, n),
+		sum:     newSummary(p.listings),
+		t0:      p.rows[0].at,
+		t:       p.rows[0].at,
+	}
+	for i := range c.first {
+		c.first[i] = -1
+	}
+	for i, r := range p.rows {
+		if c.first[r.sym] < 0 {
+			c.first[r.sym] = i
+		}
+	}
+	for i, l := range p.listings {
+		c.books[i].q.Symbol = l.Symbol.Symbol
+	}
+	c.nextScore = c.t0 + scoreEvery/int64(n)
+	c.scoreK = 1
+	c.nextMarket = c.t0 + marketEvery
+	return c
+}
+
+// quote applies row r to its book. Without bid and ask in the file, the
+// quote gets one a cent (or 1 basis point) either side of the price.
+func (c *csvStepper) quote(r row) *Quote {
+	b := &c.books[r.sym]
+	b.setPrice(r.price, r.size)
+	if r.bid > 0 {
+		b.q.Bid, b.q.Ask = r.bid, r.ask
+	} else {
+		half := math.Max(0.01, math.Ceil(r.price*1e-4*100)/100)
+		b.q.Bid = round(r.price-half, 4)
+		b.q.Ask = round(r.price+half, 4)
+	}
+	b.q.TS = TS(r.at)
+	return &b.q
+}
+
+func (c *csvStepper) score(i int) *Score {
+	b := &c.books[i]
+	c.scorers[i].sample(b.q.Price, b.q.Volume)
+	c.sc = Score{Symbol: b.q.Symbol, TS: TS(c.t)}
+	c.scorers[i].fill(&c.sc)
+	return &c.sc
+}
+
+func (c *csvStepper) market() *Market {
+	c.sum.fill(&c.mk, c.books)
+	c.mk.Session = "open"
+	c.mk.TS = TS(c.t)
+	return &c.mk
+}
+
+func (c *csvStepper) next() (int64, string, string, any, bool) {
+	n := len(c.books)
+	if c.intro < 2*n+1 {
+		// The opening picture: each symbol's first row as its quote, a
+		// score each, a summary; those rows are not played again.
+		k := c.intro
+		c.intro++
+		switch {
+		case k < n:
+			q := c.quote(c.rows[c.first[k]])
+			q.TS = TS(c.t)
+			return c.t, EventQuote, q.Symbol, q, true
+		case k < 2*n:
+			return c.t, EventScore, c.books[k-n].q.Symbol, c.score(k - n), true
+		default:
+			return c.t, EventMarket, "", c.market(), true
+		}
+	}
+	for {
+		for c.i < len(c.rows) && c.first[c.rows[c.i].sym] == c.i {
+			c.i++
+		}
+		if c.i >= len(c.rows) {
+			if c.ended {
+				return 0, "", "", nil, false
+			}
+			c.ended = true // a last summary, so the end state is complete
+			return c.t, EventMarket, "", c.market(), true
+		}
+		r := c.rows[c.i]
+		switch t := min(r.at, c.nextScore, c.nextMarket); t {
+		case r.at:
+			c.i++
+			c.t = t
+			q := c.quote(r)
+			return t, EventQuote, q.Symbol, q, true
+		case c.nextScore:
+			c.t = t
+			k := int(c.scoreK % int64(n))
+			c.scoreK++
+			c.nextScore = c.t0 + c.scoreK*scoreEvery/int64(n)
+			return t, EventScore, c.books[k].q.Symbol, c.score(k), true
+		default:
+			c.t = t
+			c.nextMarket += marketEvery
+			return t, EventMarket, "", c.market(), true
+		}
+	}
+}
+
+// recordLine is one line of a recording.
+type recordLine struct {
+	Event  string          `json:"event"`
+	Symbol string          `json:"symbol,omitempty"`
+	Data   json.RawMessage `json:"data"`
+}
+
+func (p *Player) readJSONL(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	syms := symbolIndex{idx: map[string]int{}, listings: &p.listings}
+	var (
+		line       int
+		sawMarket  bool
+		pictureErr error
+		hasQuote   = map[string]bool{}
+		hasScore   = map[string]bool{}
+		last       int64
+	)
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue // a blank line holds no event
+		}
+		var l recordLine
+		if err := json.Unmarshal(b, &l); err != nil {
+			return fmt.Errorf("line %d: %v", line, err)
+		}
+		var (
+			data any
+			ts   float64
+			sym  string
+		)
+		switch l.Event {
+		case EventQuote:
+			q := new(Quote)
+			data = q
+			if err := decodeStrict(l.Data, q); err != nil {
+				return fmt.Errorf("line %d: quote: %v", line, err)
+			}
+			if !(q.Price > 0) || bad(q.Price) {
+				return fmt.Errorf("line %d: quote: price %v, want a positive number", line, q.Price)
+			}
+			ts, sym = q.TS, q.Symbol
+			hasQuote[sym] = true
+		case EventScore:
+			s := new(Score)
+			data = s
+			if err := decodeStrict(l.Data, s); err != nil {
+				return fmt.Errorf("line %d: score: %v", line, err)
+			}
+			ts, sym = s.TS, s.Symbol
+			hasScore[sym] = true
+		case EventMarket:
+			m := new(Market)
+			data = m
+			if err := decodeStrict(l.Data, m); err != nil {
+				return fmt.Errorf("line %d: market: %v", line, err)
+			}
+			ts = m.TS
+			if !sawMarket {
+				sawMarket = true
+				for s := range syms.idx {
+					if (!hasQuote[s] || !hasScore[s]) && pictureErr == nil {
+						pictureErr = fmt.Errorf("line %d: the first market event comes before a quote and a score of %s: a recording must start with the complete picture Record writes", line, s)
+					}
+				}
+			}
+		case EventStatus:
+			s := new(Status)
+			data = s
+			if err := decodeStrict(l.Data, s); err != nil {
+				return fmt.Errorf("line %d: status: %v", line, err)
+			}
+			ts, sym = s.TS, s.Symbol
+		default:
+			return fmt.Errorf("line %d: event %q: want quote, score, market or status", line, l.Event)
+		}
+		if sym != l.Symbol {
+			return fmt.Errorf("line %d: symbol %q outside and %q inside the data", line, l.Symbol, sym)
+		}
+		if sym != "" {
+			if err := validSymbol(sym); err != nil {
+				return fmt.Errorf("line %d: %v", line, err)
+			}
+			if !sawMarket || l.Event == EventQuote {
+				syms.get(sym)
+			} else if _, ok := syms.idx[sym]; !ok {
+				return fmt.Errorf("line %d: %s %s comes before any quote of %s", line, l.Event, sym, sym)
+			}
+		}
+		if !(ts > 0) || bad(ts) {
+			return fmt.Errorf("line %d: ts %v, want Unix milliseconds", line, ts)
+		}
+		at := int64(math.Round(ts * 1000))
+		// A recording stamped by a wall clock that stepped back: play the
+		// event at once rather than reject the file.
+		at = max(at, last)
+		last = at
+		p.events = append(p.events, recEvt{at: at, name: l.Event, symbol: sym, data: data})
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("line %d: %w", line+1, err)
+	}
+	if pictureErr != nil {
+		return pictureErr
+	}
+	if len(p.events) == 0 {
+		return errors.New("no events to play")
+	}
+	if len(p.listings) == 0 {
+		return errors.New("no quotes in the recording")
+	}
+	return nil
+}
+
+// decodeStrict decodes one event's data and refuses fields the type does not
+// have, so a file of another shape is an error, not zeros.
+func decodeStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+// jsonlStepper plays a recording's events as they were.
+type jsonlStepper struct {
+	events []recEvt
+	i      int
+}
+
+func (j *jsonlStepper) next() (int64, string, string, any, bool) {
+	if j.i >= len(j.events) {
+		return 0, "", "", nil, false
+	}
+	e := j.events[j.i]
+	j.i++
+	return e.at, e.name, e.symbol, e.data, true
+}
+
+// Record returns a Sink that writes every event to w as one JSON line,
+// {"event":…,"symbol":…,"data":{…}}, then passes it to next (if next is not
+// nil). Open with Source "file:PATH" plays such a file back. Each event is
+// one Write to w; a write error is returned from Publish and stops the
+// source. Like every Sink it is called from one goroutine.
+func Record(w io.Writer, next Sink) Sink {
+	return &recorder{w: w, next: next}
+}
+
+type recorder struct {
+	w    io.Writer
+	next Sink
+	buf  []byte
+}
+
+func (r *recorder) Publish(name, symbol string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("market: record %s: %w", name, err)
+	}
+	l, err := json.Marshal(recordLine{Event: name, Symbol: symbol, Data: b})
+	if err != nil {
+		return fmt.Errorf("market: record %s: %w", name, err)
+	}
+	r.buf = append(append(r.buf[:0], l...), '\n')
+	if _, err := r.w.Write(r.buf); err != nil {
+		return fmt.Errorf("market: record: %w", err)
+	}
+	if r.next == nil {
+		return nil
+	}
+	return r.next.Publish(name, symbol, data)
 }
