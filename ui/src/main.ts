@@ -1,0 +1,301 @@
+// The page: builds the views once, connects to the shared stream, routes the
+// board and the compare view, and handles the keyboard.
+
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { clearVarCache, h } from './dom';
+import { connectFeed, type Feed } from './feed';
+import type { HubToTab } from './hub';
+import { Renderer, type Frame, type View } from './render';
+import { Store } from './store';
+import type { Transport } from './stream';
+import { ENDPOINTS, type SymbolInfo } from './types';
+import { ChartView } from './views/chart';
+import { CompareView } from './views/compare';
+import { ConnectionPanel } from './views/connection';
+import { Heatmap, MarketHeader, Movers } from './views/market';
+import { Watchlist } from './views/watchlist';
+
+const store = new Store();
+const renderer = new Renderer(store);
+const params = new URLSearchParams(location.search);
+
+// ---- theme ----------------------------------------------------------------
+const savedTheme = localStorage.getItem('tickertape-theme');
+let theme: 'dark' | 'light' = params.get('theme') === 'light' || savedTheme === 'light' ? 'light' : 'dark';
+document.documentElement.dataset.theme = theme;
+
+// ---- views ----------------------------------------------------------------
+const chart = new ChartView(store);
+const watchlist = new Watchlist(store, {
+  onSelect: () => {},
+  onOpen: (sym) => {
+    chart.show(sym);
+    renderer.schedule();
+  },
+});
+watchlist.request = () => renderer.schedule();
+const header = new MarketHeader(store);
+const movers = new Movers(store, (sym) => {
+  watchlist.select(sym);
+  chart.show(sym);
+  renderer.schedule();
+});
+const heatmap = new Heatmap(store);
+let feed: Feed | null = null;
+let transport: Transport = params.get('transport') === 'ws' || localStorage.getItem('tickertape-transport') === 'ws' ? 'ws' : 'sse';
+const conn = new ConnectionPanel((t) => {
+  transport = t;
+  localStorage.setItem('tickertape-transport', t);
+  feed?.setTransport(t);
+  announce(`Switched to ${t === 'ws' ? 'WebSocket' : 'Server-Sent Events'}`);
+});
+conn.setTransport(transport);
+const compare = new CompareView();
+
+// ---- chrome: top bar, pause banner, help ------------------------------------
+const connBadge = h('span.conn-badge', { title: 'Connection state' });
+const pauseBtn = h('button.tool', { type: 'button', 'aria-pressed': 'false', title: 'Pause the view (Space)', text: '❚❚ Pause' });
+const themeBtn = h('button.tool', { type: 'button', title: 'Switch between dark and light (t)', 'aria-label': 'Switch theme' });
+const helpBtn = h('button.tool', { type: 'button', title: 'Keyboard shortcuts (?)', text: '?', 'aria-label': 'Keyboard shortcuts' });
+const navBoard = h('a.nav', { href: '/', text: 'Board' });
+const navCompare = h('a.nav', { href: '/compare', text: 'Compare' });
+const banner = h('div.pause-banner', { role: 'status', hidden: true });
+const live = h('div.sr-only', { 'aria-live': 'polite' });
+
+const helpDialog = h(
+  'dialog.help',
+  { 'aria-labelledby': 'help-title' },
+  h('h2', { id: 'help-title', text: 'Keyboard' }),
+  h(
+    'dl',
+    {},
+    ...[
+      ['↑ ↓', 'move the selection in the watchlist'],
+      ['PgUp PgDn Home End', 'jump in the watchlist'],
+      ['Enter', 'show the selected symbol in the chart'],
+      ['/', 'search (filter the watchlist); Esc clears'],
+      ['Space', 'pause or resume the view (the stream keeps running; the banner counts what changed)'],
+      ['b / c', 'board / compare view'],
+      ['t', 'dark or light theme'],
+      ['?', 'this help; Esc closes it'],
+    ].flatMap(([k, v]) => [h('dt', {}, h('kbd', { text: k })), h('dd', { text: v })]),
+  ),
+  h('form', { method: 'dialog' }, h('button.primary', { text: 'Close' })),
+);
+
+const board = h(
+  'main.board',
+  { id: 'board', 'aria-label': 'Market board' },
+  watchlist.el,
+  h('div.side', {}, chart.el, h('div.side-grid', {}, movers.el, heatmap.el, conn.el)),
+);
+const compareMain = h('main.compare-main', { id: 'compare', 'aria-label': 'Compare SSE and WebSocket', hidden: true }, compare.el);
+
+document.body.append(
+  h(
+    'header.top',
+    {},
+    h('a.brand', { href: '/', 'aria-label': 'tickertape home' }, h('img', { src: '/favicon.svg', alt: '', width: 20, height: 20 }), 'tickertape'),
+    h('nav', { 'aria-label': 'Views' }, navBoard, navCompare),
+    header.el,
+    h('div.tools', {}, connBadge, pauseBtn, themeBtn, helpBtn),
+  ),
+  banner,
+  board,
+  compareMain,
+  helpDialog,
+  live,
+);
+
+function announce(msg: string): void {
+  live.textContent = msg;
+}
+
+function paintTheme(): void {
+  themeBtn.textContent = theme === 'dark' ? '☀ Light' : '☾ Dark';
+}
+paintTheme();
+
+function toggleTheme(): void {
+  theme = theme === 'dark' ? 'light' : 'dark';
+  document.documentElement.dataset.theme = theme;
+  localStorage.setItem('tickertape-theme', theme);
+  clearVarCache();
+  chart.retheme();
+  paintTheme();
+  renderer.schedule();
+}
+themeBtn.addEventListener('click', toggleTheme);
+
+function setPaused(p: boolean): void {
+  store.setPaused(p);
+  pauseBtn.setAttribute('aria-pressed', String(p));
+  pauseBtn.textContent = p ? '▶ Resume' : '❚❚ Pause';
+  document.body.classList.toggle('paused', p);
+  announce(p ? 'View paused' : 'View resumed');
+  renderer.schedule();
+}
+pauseBtn.addEventListener('click', () => setPaused(!store.paused));
+helpBtn.addEventListener('click', () => helpDialog.showModal());
+
+// The chrome that moves even while paused: the banner and the badge.
+const chrome: View = {
+  paint(f: Frame) {
+    if (f.paused) {
+      const n = store.pausedSymbols.size;
+      banner.textContent = `Paused — ${store.pausedEvents.toLocaleString('en-US')} updates to ${n} symbol${n === 1 ? '' : 's'} since. Space resumes.`;
+    }
+    if (banner.hidden === f.paused) banner.hidden = !f.paused;
+    const s = conn.stats;
+    const text = !s ? 'connecting' : s.state === 'open' ? `${s.transport === 'ws' ? 'WS' : 'SSE'} live` : s.state;
+    if (connBadge.textContent !== text) {
+      connBadge.textContent = text;
+      connBadge.className = `conn-badge st-${s?.state ?? 'connecting'}`;
+    }
+  },
+};
+
+renderer.add(chrome);
+renderer.add(header);
+renderer.add(watchlist);
+renderer.add(chart);
+renderer.add(movers);
+renderer.add(heatmap);
+renderer.add(conn);
+renderer.add(compare);
+
+// ---- routing ----------------------------------------------------------------
+function route(): void {
+  const isCompare = location.pathname.replace(/\/+$/, '') === '/compare';
+  board.hidden = isCompare;
+  compareMain.hidden = !isCompare;
+  navBoard.toggleAttribute('aria-current', !isCompare);
+  navCompare.toggleAttribute('aria-current', isCompare);
+  if (isCompare) navCompare.setAttribute('aria-current', 'page');
+  else navBoard.setAttribute('aria-current', 'page');
+  compare.setActive(isCompare);
+  document.title = isCompare ? 'tickertape · compare' : 'tickertape';
+  renderer.schedule();
+}
+function go(path: string): void {
+  if (location.pathname !== path) history.pushState(null, '', path + location.search);
+  route();
+}
+for (const a of [navBoard, navCompare]) {
+  a.addEventListener('click', (e) => {
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    go(a.getAttribute('href')!);
+  });
+}
+addEventListener('popstate', route);
+
+// ---- keyboard ---------------------------------------------------------------
+addEventListener('keydown', (e) => {
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  const t = e.target as HTMLElement;
+  const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
+  if (helpDialog.open) return;
+  if (typing) return;
+  const onBoard = !board.hidden;
+  switch (e.key) {
+    case '/':
+      if (!onBoard) go('/');
+      e.preventDefault();
+      watchlist.filterInput.focus();
+      watchlist.filterInput.select();
+      return;
+    case ' ':
+      if (t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement) return;
+      e.preventDefault();
+      setPaused(!store.paused);
+      return;
+    case '?':
+      e.preventDefault();
+      helpDialog.showModal();
+      return;
+    case 't':
+      toggleTheme();
+      return;
+    case 'b':
+      go('/');
+      return;
+    case 'c':
+      go('/compare');
+      return;
+  }
+  if (!onBoard) return;
+  const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -1e9, End: 1e9 };
+  if (e.key in moves) {
+    e.preventDefault();
+    watchlist.move(moves[e.key]);
+    if (document.activeElement === document.body) watchlist.grid.focus();
+  } else if (e.key === 'Enter' && watchlist.selected && (t === document.body || t === watchlist.grid)) {
+    e.preventDefault();
+    chart.show(watchlist.selected);
+    renderer.schedule();
+  }
+});
+
+// ---- data -------------------------------------------------------------------
+function onHub(m: HubToTab): void {
+  if (m.t === 'events') {
+    const hadSymbol = chart.symbol !== null;
+    store.applyAll(m.evs);
+    if (!hadSymbol && store.ready && store.rows.size) {
+      const first = pickDefault();
+      watchlist.select(first);
+      chart.show(first);
+    }
+  } else {
+    conn.update(m, performance.now());
+    if (m.stats.transport !== transport) {
+      transport = m.stats.transport; // another tab switched the shared stream
+      conn.setTransport(transport);
+    }
+    renderer.schedule();
+  }
+}
+
+function pickDefault(): string {
+  let best: string | null = null;
+  let w = -1;
+  for (const r of store.rows.values()) {
+    const rw = r.info?.weight ?? 0;
+    if (rw > w) {
+      w = rw;
+      best = r.sym;
+    }
+  }
+  return best ?? store.rows.keys().next().value!;
+}
+
+async function loadSymbols(): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(ENDPOINTS.symbols);
+      if (res.ok) {
+        store.setSymbols((await res.json()) as SymbolInfo[]);
+        return;
+      }
+    } catch {
+      /* the server may be restarting; try again */
+    }
+    await new Promise((r) => setTimeout(r, Math.min(10000, 500 * 2 ** attempt)));
+  }
+}
+
+async function start(): Promise<void> {
+  route();
+  chart.mount();
+  conn.mount();
+  void loadSymbols();
+  feed = await connectFeed(onHub, transport);
+  document.addEventListener('visibilitychange', () => feed?.setVisible(document.visibilityState === 'visible'));
+}
+
+void start();
+
+// For the browser tests and for curious people in the console.
+Object.assign(globalThis, { tickertape: { store, renderer, watchlist, chart, conn, compare } });

@@ -1,0 +1,74 @@
+// The animation-frame loop. Events only mark things dirty (store.ts); this
+// loop paints at most once per frame, however fast events arrive, and not at
+// all while paused, except what a view says must move anyway (the pause
+// banner, ages, fading flashes).
+
+import type { Store } from './store';
+
+/** What one frame paints from. */
+export interface Frame {
+  /** performance.now() at the frame. */
+  now: number;
+  /** Date.now() at the frame. */
+  wall: number;
+  /** Symbols changed since the last painted frame. */
+  dirty: Set<string>;
+  marketDirty: boolean;
+  /** Store version: changes when rows appeared, vanished or were all replaced. */
+  version: number;
+  paused: boolean;
+}
+
+/** A view paints from the store. It returns true when it wants another frame soon (an animation runs). */
+export interface View {
+  paint(f: Frame): boolean | void;
+}
+
+export class Renderer {
+  private readonly views: View[] = [];
+  private scheduled = false;
+  private lastDirty = new Set<string>();
+  /** Frames painted, and the time the last paint took (ms), for the tests and the panel. */
+  frames = 0;
+  lastPaintMs = 0;
+
+  constructor(private readonly store: Store) {
+    store.subscribe(() => this.schedule());
+    // Ages, staleness and flashes move with time, not with events.
+    setInterval(() => this.schedule(), 1000);
+  }
+
+  add(v: View): void {
+    this.views.push(v);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.frame());
+  }
+
+  private frame(): void {
+    this.scheduled = false;
+    const s = this.store;
+    const t0 = performance.now();
+    const paused = s.paused;
+    // While paused the dirty set keeps growing, so resuming paints everything that changed.
+    const dirty = paused ? this.lastDirty : s.takeDirty();
+    if (paused) this.lastDirty = new Set();
+    const f: Frame = { now: t0, wall: Date.now(), dirty, marketDirty: !paused && s.marketDirty, version: s.version, paused };
+    if (!paused) s.marketDirty = false;
+    let again = false;
+    for (const v of this.views) {
+      try {
+        if (v.paint(f)) again = true;
+      } catch (err) {
+        console.error('tickertape: a view failed to paint', err);
+      }
+    }
+    this.frames++;
+    this.lastPaintMs = performance.now() - t0;
+    if (again) this.schedule();
+  }
+}

@@ -1,0 +1,212 @@
+// The wire contract (shared/API.md, market/event.go) as TypeScript: the only
+// place the payloads' field names are written down. Everything else reads
+// these types.
+
+/** GET /api/symbols: one listed instrument. */
+export interface SymbolInfo {
+  symbol: string;
+  name: string;
+  sector: string;
+  beta: number;
+  /** Share of the index (cap weight); all weights sum to 1. */
+  weight: number;
+}
+
+/** The data of a `quote` event: a symbol traded. */
+export interface Quote {
+  symbol: string;
+  price: number;
+  bid: number;
+  ask: number;
+  open: number;
+  high: number;
+  low: number;
+  prevClose: number;
+  change: number;
+  changePct: number;
+  /** Size of this trade. */
+  size: number;
+  /** The day's cumulative volume. */
+  volume: number;
+  /** Engine clock, Unix milliseconds with a microsecond fraction. */
+  ts: number;
+}
+
+/** The data of a `score` event: -100 (strong sell) … 100 (strong buy). */
+export interface Score {
+  symbol: string;
+  score: number;
+  momentum: number;
+  rsi: number;
+  volatility: number;
+  volumeSurge: number;
+  ts: number;
+}
+
+/** One sector inside a Market event. */
+export interface Sector {
+  sector: string;
+  weight: number;
+  changePct: number;
+  advancers: number;
+  decliners: number;
+}
+
+/** The data of a `market` event: the whole market's summary. */
+export interface Market {
+  index: number;
+  change: number;
+  changePct: number;
+  advancers: number;
+  decliners: number;
+  unchanged: number;
+  halted: number;
+  session: 'open' | 'closed' | string;
+  sectors?: Sector[];
+  ts: number;
+}
+
+/** The data of a `status` event: a symbol halts or resumes (symbol set), or the session opens or closes. */
+export interface Status {
+  symbol?: string;
+  state: 'halted' | 'trading' | 'open' | 'closed' | string;
+  reason: string;
+  ts: number;
+}
+
+/** The data of a `snapshot` event. */
+export interface Snapshot {
+  quotes: Quote[];
+  scores: Score[];
+  market: Market;
+  /** The latest status per halted/resumed symbol; may be absent or empty. */
+  statuses?: Status[];
+}
+
+/** The data of a `reset` event; a snapshot follows at once. */
+export interface Reset {
+  reason: string;
+}
+
+/** One event as the dashboard handles it, whichever transport brought it. */
+export type StreamEvent =
+  | { name: 'snapshot'; id: number | null; data: Snapshot }
+  | { name: 'quote'; id: number | null; data: Quote }
+  | { name: 'score'; id: number | null; data: Score }
+  | { name: 'market'; id: number | null; data: Market }
+  | { name: 'status'; id: number | null; data: Status }
+  | { name: 'reset'; id: null; data: Reset };
+
+export type EventName = StreamEvent['name'];
+
+/** Every event name the stream may carry, snapshot and reset included. */
+export const EVENT_NAMES: readonly EventName[] = ['snapshot', 'quote', 'score', 'market', 'status', 'reset'];
+
+/** The events a subscriber can choose with ?events= (snapshot and reset always come). */
+export const MARKET_EVENTS = ['quote', 'score', 'market', 'status'] as const;
+
+/** A WebSocket message from GET /ws: the id is a decimal string, absent on reset. */
+export interface WsEnvelope {
+  event: string;
+  id?: string;
+  data: unknown;
+}
+
+/** Query parameter names of /events and /ws. */
+export const QUERY = {
+  symbols: 'symbols',
+  events: 'events',
+  throttle: 'throttle',
+  lastEventId: 'lastEventId',
+} as const;
+
+/** Endpoints the dashboard uses. */
+export const ENDPOINTS = {
+  events: '/events',
+  ws: '/ws',
+  symbols: '/api/symbols',
+  snapshot: '/api/snapshot',
+  metrics: '/metrics',
+  bench: '/api/bench',
+  jobEvents: (job: string) => `/api/jobs/${encodeURIComponent(job)}/events`,
+} as const;
+
+/** Parses an event id: a decimal integer below 2^53, or null when absent or malformed. */
+export function parseId(raw: string | undefined | null): number | null {
+  if (raw == null || raw === '' || !/^[0-9]{1,16}$/.test(raw)) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Builds a StreamEvent from a name, a raw id and already-parsed data; null for names we do not know. */
+export function makeEvent(name: string, id: number | null, data: unknown): StreamEvent | null {
+  if (!(EVENT_NAMES as readonly string[]).includes(name) || data === null || typeof data !== 'object') return null;
+  if (name === 'reset') return { name, id: null, data: data as Reset };
+  return { name, id, data } as StreamEvent;
+}
+
+/** Parses one WebSocket text message into a StreamEvent (null if it is not one). */
+export function parseWsMessage(text: string): StreamEvent | null {
+  let env: WsEnvelope;
+  try {
+    env = JSON.parse(text) as WsEnvelope;
+  } catch {
+    return null;
+  }
+  if (!env || typeof env.event !== 'string') return null;
+  return makeEvent(env.event, parseId(env.id), env.data);
+}
+
+/** The engine timestamp of an event (ms), or undefined for snapshot and reset. */
+export function eventTs(ev: StreamEvent): number | undefined {
+  switch (ev.name) {
+    case 'quote':
+    case 'score':
+    case 'market':
+    case 'status':
+      return typeof ev.data.ts === 'number' ? ev.data.ts : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The symbol an event is about, if any. */
+export function eventSymbol(ev: StreamEvent): string | undefined {
+  switch (ev.name) {
+    case 'quote':
+    case 'score':
+    case 'status':
+      return ev.data.symbol || undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** POST /api/bench body. */
+export interface BenchRequest {
+  clients: number;
+  /** A Go duration string, e.g. "10s". */
+  duration: string;
+  rate: number;
+  transports: ('sse' | 'ws')[];
+}
+
+/** POST /api/bench 202 answer. */
+export interface BenchAccepted {
+  job: string | number;
+}
+
+/** The data of a `progress` event on /api/jobs/ID/events. */
+export interface Progress {
+  job: string | number;
+  status: 'in_progress' | 'done' | 'failed' | string;
+  completion: number;
+  /** The result table on the last event: rows of cells, or an object per transport. */
+  result?: unknown;
+  error?: string;
+}
+
+/** A JSON error body (4xx/5xx). */
+export interface ApiError {
+  error: string;
+}

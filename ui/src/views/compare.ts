@@ -1,0 +1,314 @@
+// The compare view: an SSE stream and a WebSocket stream side by side, each
+// with its rate and a live delivery-latency histogram; and a button that
+// starts a server bench run (POST /api/bench), follows its progress events
+// and shows the result table at the end.
+
+import uPlot from 'uplot';
+import { Cell, getVar, h } from '../dom';
+import { fmtInt, fmtMs, fmtRate } from '../format';
+import { HIST_EDGES, histogram } from '../meters';
+import type { Frame, View } from '../render';
+import { StreamClient, type Transport } from '../stream';
+import { ENDPOINTS, type BenchAccepted, type BenchRequest, type Progress } from '../types';
+
+class Side {
+  readonly el: HTMLElement;
+  client: StreamClient | null = null;
+  private readonly state = new Cell(h('span.state'));
+  private readonly rate = new Cell(h('dd.num'));
+  private readonly count = new Cell(h('dd.num'));
+  private readonly p50 = new Cell(h('dd.num'));
+  private readonly p99 = new Cell(h('dd.num'));
+  private readonly p999 = new Cell(h('dd.num'));
+  private readonly reconnects = new Cell(h('dd.num'));
+  private readonly plotBox: HTMLElement;
+  private plot: uPlot | null = null;
+  private lastPaint = 0;
+
+  constructor(
+    readonly transport: Transport,
+    title: string,
+  ) {
+    this.plotBox = h('div.hist-plot', { role: 'img', 'aria-label': `${title} delivery latency histogram` });
+    this.el = h(
+      'section.panel.cmp-side',
+      { 'aria-label': `${title} stream`, 'data-transport': transport },
+      h('div.panel-head', {}, h('h2', { text: title }), this.state.el),
+      h(
+        'dl.stats',
+        {},
+        h('dt', { text: 'Events/s' }),
+        this.rate.el,
+        h('dt', { text: 'Events' }),
+        this.count.el,
+        h('dt', { text: 'p50' }),
+        this.p50.el,
+        h('dt', { text: 'p99' }),
+        this.p99.el,
+        h('dt', { text: 'p99.9' }),
+        this.p999.el,
+        h('dt', { text: 'Reconnects' }),
+        this.reconnects.el,
+      ),
+      this.plotBox,
+    );
+  }
+
+  start(): void {
+    if (this.client) return;
+    const c = new StreamClient({ base: location.origin, transport: this.transport });
+    this.client = c;
+    c.start();
+    if (!this.plot) {
+      const xs = HIST_EDGES.map((_, i) => i);
+      this.plot = new uPlot(
+        {
+          width: Math.max(240, this.plotBox.clientWidth || 320),
+          height: 140,
+          legend: { show: false },
+          cursor: { show: false },
+          scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max)] } },
+          axes: [
+            {
+              stroke: getVar('--muted'),
+              grid: { show: false },
+              size: 24,
+              font: '10px system-ui',
+              splits: () => xs.filter((i) => i % 5 === 0),
+              values: (_u, v) => v.map((i) => fmtMs(HIST_EDGES[i]).replace(' ms', 'ms')),
+            },
+            { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, size: 40, font: '10px system-ui' },
+          ],
+          series: [{}, { label: 'events', stroke: getVar('--accent'), fill: getVar('--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }) }],
+        },
+        [xs, xs.map(() => 0)],
+        this.plotBox,
+      );
+    }
+  }
+
+  stop(): void {
+    this.client?.stop();
+    this.client = null;
+  }
+
+  paint(now: number): void {
+    const c = this.client;
+    if (!c || now - this.lastPaint < 250) return;
+    this.lastPaint = now;
+    const s = c.stats();
+    this.state.set(s.state === 'open' ? 'live' : s.state);
+    this.state.cls(`state st-${s.state}`);
+    this.rate.set(fmtRate(s.eventsPerSec));
+    this.count.set(fmtInt(s.events));
+    this.p50.set(fmtMs(s.p50));
+    this.p99.set(fmtMs(s.p99));
+    this.p999.set(fmtMs(s.p999));
+    this.reconnects.set(fmtInt(s.reconnects));
+    if (this.plot) {
+      const counts = histogram(c.latency.sorted());
+      this.plot.setData([HIST_EDGES.map((_, i) => i), counts]);
+    }
+  }
+}
+
+/** Turns a bench result, whatever its exact shape, into a header row and body rows. */
+export function resultTable(result: unknown): { head: string[]; rows: string[][] } | null {
+  const cell = (v: unknown): string =>
+    v === null || v === undefined ? '' : typeof v === 'number' ? (Number.isInteger(v) ? fmtInt(v) : v.toLocaleString('en-US', { maximumFractionDigits: 3 })) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (!result || typeof result !== 'object') return null;
+  const r = result as Record<string, unknown>;
+  // {columns|header: [...], rows: [[...]]}
+  const head = (r.columns ?? r.header ?? r.head) as unknown;
+  if (Array.isArray(head) && Array.isArray(r.rows) && r.rows.every(Array.isArray)) {
+    return { head: head.map(String), rows: (r.rows as unknown[][]).map((row) => row.map(cell)) };
+  }
+  // [{...}, {...}] or {rows: [{...}]} or {transports|results: [{...}]}
+  const list = Array.isArray(result) ? result : (['rows', 'transports', 'results', 'table'].map((k) => r[k]).find(Array.isArray) as unknown[] | undefined);
+  if (list && list.every((x) => x && typeof x === 'object' && !Array.isArray(x))) {
+    const keys: string[] = [];
+    for (const o of list as Record<string, unknown>[]) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
+    return { head: keys, rows: (list as Record<string, unknown>[]).map((o) => keys.map((k) => cell(o[k]))) };
+  }
+  // {sse: {...}, ws: {...}}: one column per transport, one row per metric.
+  const sides = Object.entries(r).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v)) as [string, Record<string, unknown>][];
+  if (sides.length) {
+    const keys: string[] = [];
+    for (const [, o] of sides) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
+    return { head: ['', ...sides.map(([k]) => k)], rows: keys.map((k) => [k, ...sides.map(([, o]) => cell(o[k]))]) };
+  }
+  return { head: Object.keys(r), rows: [Object.values(r).map(cell)] };
+}
+
+export class CompareView implements View {
+  readonly el: HTMLElement;
+  private readonly sides: Side[];
+  private active = false;
+
+  private readonly form: HTMLFormElement;
+  private readonly runBtn: HTMLButtonElement;
+  private readonly bar: HTMLProgressElement;
+  private readonly barText: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly table: HTMLElement;
+  private jobEs: EventSource | null = null;
+
+  constructor() {
+    this.sides = [new Side('sse', 'Server-Sent Events'), new Side('ws', 'WebSocket')];
+    const num = (name: string, label: string, value: number, min: number, max: number) =>
+      h('label', {}, `${label} `, h('input', { type: 'number', name, value, min, max, required: true }));
+    const chk = (value: string, label: string) => h('label', {}, h('input', { type: 'checkbox', name: 'transports', value, checked: true }), ` ${label}`);
+    this.runBtn = h('button.primary', { type: 'submit', text: 'Run server bench' });
+    this.form = h(
+      'form.bench-form',
+      { 'aria-label': 'Bench parameters' },
+      num('clients', 'Clients per transport', 50, 1, 10000),
+      num('duration', 'Duration (s)', 5, 1, 600),
+      num('rate', 'Rate (events/s)', 1000, 1, 1000000),
+      chk('sse', 'SSE'),
+      chk('ws', 'WebSocket'),
+      this.runBtn,
+    );
+    this.bar = h('progress', { max: 100, value: 0, 'aria-label': 'Bench progress' });
+    this.barText = h('span.num.bar-text', { text: '' });
+    this.status = h('p.bench-status', { role: 'status' });
+    this.table = h('div.bench-result');
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.runBench();
+    });
+    this.el = h(
+      'div.compare',
+      {},
+      h('div.cmp-sides', {}, ...this.sides.map((s) => s.el)),
+      h(
+        'section.panel.bench',
+        { 'aria-label': 'Server bench' },
+        h('div.panel-head', {}, h('h2', { text: 'Server bench' })),
+        h('p.muted', {
+          text: 'Runs tickertape bench inside the server: many clients of each transport at the same market rate, measured side by side.',
+        }),
+        this.form,
+        h('div.bar-row', {}, this.bar, this.barText),
+        this.status,
+        this.table,
+      ),
+    );
+  }
+
+  /** Opens the two streams (the view became visible) or closes them. */
+  setActive(on: boolean): void {
+    this.active = on;
+    for (const s of this.sides) {
+      if (on) s.start();
+      else s.stop();
+    }
+  }
+
+  paint(f: Frame): boolean {
+    if (!this.active) return false;
+    for (const s of this.sides) s.paint(f.now);
+    return false;
+  }
+
+  private setProgress(pct: number): void {
+    this.bar.value = pct;
+    this.barText.textContent = `${Math.round(pct)}%`;
+  }
+
+  async runBench(): Promise<void> {
+    const fd = new FormData(this.form);
+    const req: BenchRequest = {
+      clients: Number(fd.get('clients')),
+      duration: `${Number(fd.get('duration'))}s`,
+      rate: Number(fd.get('rate')),
+      transports: fd.getAll('transports').map(String) as Transport[],
+    };
+    if (!req.transports.length) {
+      this.status.textContent = 'Choose at least one transport.';
+      return;
+    }
+    this.runBtn.disabled = true;
+    this.table.replaceChildren();
+    this.setProgress(0);
+    this.status.textContent = 'Starting…';
+    let res: Response;
+    try {
+      res = await fetch(ENDPOINTS.bench, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) });
+    } catch (err) {
+      this.fail(`The server did not answer: ${String(err)}`);
+      return;
+    }
+    if (res.status === 409) {
+      this.fail('A bench run is already in progress on the server; try again when it ends.');
+      return;
+    }
+    if (res.status !== 202 && !res.ok) {
+      let why = `${res.status} ${res.statusText}`;
+      try {
+        why = ((await res.json()) as { error?: string }).error ?? why;
+      } catch {
+        /* not JSON */
+      }
+      this.fail(`The server refused the bench: ${why}`);
+      return;
+    }
+    const { job } = (await res.json()) as BenchAccepted;
+    this.status.textContent = `Job ${job} running…`;
+    this.follow(String(job));
+  }
+
+  private follow(job: string): void {
+    this.jobEs?.close();
+    const es = new EventSource(ENDPOINTS.jobEvents(job));
+    this.jobEs = es;
+    es.addEventListener('progress', (e) => {
+      let p: Progress;
+      try {
+        p = JSON.parse((e as MessageEvent).data as string) as Progress;
+      } catch {
+        return;
+      }
+      this.setProgress(Math.max(0, Math.min(100, p.completion)));
+      if (p.status === 'done') {
+        es.close();
+        this.jobEs = null;
+        this.setProgress(100);
+        this.status.textContent = `Job ${job} done.`;
+        this.showResult(p.result);
+        this.runBtn.disabled = false;
+      } else if (p.status === 'failed') {
+        es.close();
+        this.jobEs = null;
+        this.fail(`Job ${job} failed${p.error ? `: ${p.error}` : ''}.`);
+      }
+    });
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        this.jobEs = null;
+        this.fail(`Lost the progress stream of job ${job}.`);
+      }
+    };
+  }
+
+  private fail(msg: string): void {
+    this.status.textContent = msg;
+    this.runBtn.disabled = false;
+  }
+
+  private showResult(result: unknown): void {
+    const t = resultTable(result);
+    if (!t) {
+      this.table.replaceChildren(h('p.muted', { text: 'The run ended without a result table.' }));
+      return;
+    }
+    const table = h(
+      'table.result',
+      {},
+      h('caption', { text: 'Bench result' }),
+      h('thead', {}, h('tr', {}, ...t.head.map((c) => h('th', { scope: 'col', text: c })))),
+      h('tbody', {}, ...t.rows.map((r) => h('tr', {}, ...r.map((c, i) => (i === 0 ? h('th', { scope: 'row', text: c }) : h('td.num', { text: c })))))),
+    );
+    this.table.replaceChildren(table);
+  }
+}
