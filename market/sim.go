@@ -29,20 +29,21 @@ var (
 	marketSigma = 0.16 / math.Sqrt(yearSeconds) // the market factor: 16 % a year
 	sectorSigma = 0.10 / math.Sqrt(yearSeconds) // each sector's own factor: 10 % a year
 
-	volOfVol     = 0.5                             // stationary sd of the market's log-volatility
-	marketPhi    = math.Exp(-math.Ln2 / (10 * 60)) // market log-vol half-life: 10 minutes
-	ownVolOfVol  = 0.35                            // stationary sd of a symbol's own log-volatility
-	ownHalfLife  = 20 * 60.0                       // s: a symbol's own log-vol half-life
-	newsVolBump  = 0.8                             // a news jump raises the symbol's own log-vol by this
-	newsEvery    = 150.0                           // s between news jumps market-wide, for the default universe size
-	newsFloor    = 0.015                           // every news jump moves at least 1.5 %
-	newsMean     = 0.035                           // ... plus an exponential part with this mean
-	shockProb    = 1.0 / 7200                      // per second: a market-wide shock
-	shockSigma   = 0.006                           // its size (sd of the log move)
-	defaultUniv  = float64(len(universeTable))     // news rate is per symbol, scaled to this
-	uShapeA      = 0.75                            // intraday activity: a + b·(2τ−1)², mean 1:
-	uShapeB      = 0.75                            // 1.5× at the open and close, 0.75× at midday
-	dollarsTrade = 20000.0                         // median trade value, $
+	volOfVol      = 0.5                             // stationary sd of the market's log-volatility
+	marketPhi     = math.Exp(-math.Ln2 / (10 * 60)) // market log-vol half-life: 10 minutes
+	ownVolOfVol   = 0.35                            // stationary sd of a symbol's own log-volatility
+	ownHalfLife   = 20 * 60.0                       // s: a symbol's own log-vol half-life
+	newsStorm     = 2.5                             // a news jump adds this to the symbol's log-volatility (×12) ...
+	stormHalfLife = 300.0                           // s: ... which decays with this half-life: a storm of a few minutes
+	newsEvery     = 40.0                            // s between news jumps market-wide, for the default universe size
+	newsFloor     = 0.005                           // every news jump moves at least 0.5 % ...
+	newsMean      = 0.015                           // ... plus an exponential part with this mean
+	shockProb     = 1.0 / 23400                     // per second: a market-wide shock
+	shockSigma    = 0.003                           // its size (sd of the log move)
+	defaultUniv   = float64(len(universeTable))     // news rate is per symbol, scaled to this
+	uShapeA       = 0.75                            // intraday activity: a + b·(2τ−1)², mean 1:
+	uShapeB       = 0.75                            // 1.5× at the open and close, 0.75× at midday
+	dollarsTrade  = 20000.0                         // median trade value, $
 )
 
 // sym is one simulated symbol: its static parameters, its latent price and
@@ -55,6 +56,7 @@ type sym struct {
 	idio      float64 // own volatility per √second at normal vol
 	spreadBps float64 // quoted spread at normal vol, basis points of price
 	sizeMed   float64 // median trade size, shares
+	newsScale float64 // how strongly news moves it: 0.6 for the largest, 1.4 for the smallest
 
 	// The latent (efficient) log price and what it was advanced with.
 	logMid float64
@@ -63,6 +65,7 @@ type sym struct {
 	lastS  float64 // sector factor at lastT
 	lastV  float64 // integrated variance clock at lastT
 	x      float64 // own log-volatility state, stationary mean 0
+	storm  float64 // news storm: extra log-volatility, decaying
 	drift  float64 // log drift per second; only the test hook sets it
 
 	haltUntil int64
@@ -161,7 +164,9 @@ func newSim(ls []listing, seed int64, rate, haltPct float64, sess session, start
 		s.sector = m.sum.sector[i]
 		// Own volatility: 12 % a year plus more for high-beta and small names.
 		small := math.Max(0, math.Min(1, math.Log10(1000/l.cap)/2))
-		s.idio = (0.12 + 0.10*l.Beta + 0.10*small) / math.Sqrt(yearSeconds)
+		s.idio = (0.10 + 0.08*l.Beta + 0.15*small) / math.Sqrt(yearSeconds)
+		// News moves small names more than giants.
+		s.newsScale = 0.3 + 1.2*small
 		s.spreadBps = math.Max(0.5, math.Min(40, 3*math.Sqrt(1000/l.cap)))
 		// Liquid (large) names trade more often.
 		liq[i] = math.Sqrt(l.cap)
@@ -289,7 +294,11 @@ func (m *sim) advance(s *sym) {
 	v := m.varClock()
 	phi := math.Exp(-math.Ln2 / ownHalfLife * dt)
 	s.x = phi*s.x + ownVolOfVol*math.Sqrt(1-phi*phi)*m.rng.NormFloat64()
-	own := s.idio * math.Exp(s.x-ownVolOfVol*ownVolOfVol)
+	// The storm decays over the interval; its mid-point value stands for it.
+	decay := math.Exp(-math.Ln2 / stormHalfLife * dt)
+	mid := s.storm * math.Sqrt(decay)
+	s.storm *= decay
+	own := s.idio * math.Exp(s.x-ownVolOfVol*ownVolOfVol+mid)
 	dv := v - s.lastV
 	s.logMid += s.l.Beta*(m.M-s.lastM) + (m.S[s.sector] - s.lastS) + own*math.Sqrt(dv)*m.rng.NormFloat64() + s.drift*dt
 	if s.logMid < math.Log(0.05) {
@@ -300,7 +309,7 @@ func (m *sim) advance(s *sym) {
 
 // volRatio is s's current volatility relative to its normal level.
 func (m *sim) volRatio(s *sym) float64 {
-	return math.Sqrt(m.varMult) * math.Exp(s.x-ownVolOfVol*ownVolOfVol)
+	return math.Sqrt(m.varMult) * math.Exp(s.x-ownVolOfVol*ownVolOfVol+s.storm)
 }
 
 // trade makes symbol i trade at m.t and returns whether it must halt.
@@ -377,7 +386,7 @@ func (m *sim) checkHalt(s *sym, p int64) (bool, float64) {
 // up or down, and a burst of its own volatility.
 func (m *sim) news() {
 	i := m.rng.IntN(len(m.syms))
-	m.jump(i, m.newsMove())
+	m.jump(i, m.newsMove()*m.syms[i].newsScale)
 }
 
 func (m *sim) newsMove() float64 {
@@ -393,7 +402,7 @@ func (m *sim) jump(i int, j float64) {
 	s := &m.syms[i]
 	m.advance(s)
 	s.logMid += j
-	s.x += newsVolBump
+	s.storm += newsStorm * s.newsScale
 }
 
 // next advances the clock to the next event and returns it. The data points
