@@ -1,0 +1,92 @@
+// The rendering benchmark: the dashboard under a fast market (-rate 2000),
+// measured in the browser. It prints how busy the page's main thread was
+// (CDP Performance.getMetrics TaskDuration over wall time), the longest task
+// (a CDP trace of the renderer's main thread) and the long tasks the page
+// itself saw (PerformanceObserver 'longtask', i.e. tasks over 50 ms).
+//
+//   npm run bench:render            (RATE=2000 SECONDS=10 by default)
+
+import { launch, openPage, startServer, until } from './harness.mjs';
+
+export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
+  const server = await startServer({ args: ['-rate', String(rate)] });
+  const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  try {
+    const page = await openPage(ctx);
+    await page.addInitScript(() => {
+      window.__long = [];
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) window.__long.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    await page.goto(server.url + '/');
+    await until('the board to fill', async () => (await page.$$('.wl-body .wl-row:not([hidden])')).length > 20);
+    await page.waitForTimeout(2000); // past start-up: the chart, the first snapshot, JIT
+
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+
+    const trace = [];
+    cdp.on('Tracing.dataCollected', (d) => trace.push(...d.value));
+    const traceDone = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+    await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+
+    await page.evaluate(() => (window.__long = []));
+    const m0 = await metrics();
+    const a0 = await page.evaluate(() => [window.tickertape.store.applied, window.tickertape.renderer.frames]);
+    const t0 = Date.now();
+    await page.waitForTimeout(seconds * 1000);
+    const m1 = await metrics();
+    const t1 = Date.now();
+    const a1 = await page.evaluate(() => [window.tickertape.store.applied, window.tickertape.renderer.frames]);
+    const long = await page.evaluate(() => window.__long);
+    await cdp.send('Tracing.end');
+    await traceDone;
+
+    // The renderer's main thread: the thread named CrRendererMain in the page's process.
+    const mains = new Set(trace.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+    const tasks = trace.filter((e) => e.ph === 'X' && (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') && mains.has(`${e.pid}:${e.tid}`));
+    // Several renderers may exist (the SharedWorker has its own thread, not CrRendererMain); take the busiest main thread.
+    const byThread = new Map();
+    for (const t of tasks) {
+      const k = `${t.pid}:${t.tid}`;
+      const v = byThread.get(k) ?? { total: 0, max: 0, n: 0 };
+      v.total += t.dur / 1000;
+      v.max = Math.max(v.max, t.dur / 1000);
+      v.n++;
+      byThread.set(k, v);
+    }
+    const main = [...byThread.values()].sort((x, y) => y.total - x.total)[0] ?? { total: NaN, max: NaN, n: 0 };
+    const wall = (t1 - t0) / 1000;
+    return {
+      rate,
+      seconds: +wall.toFixed(1),
+      eventsApplied: a1[0] - a0[0],
+      eventsPerSec: Math.round((a1[0] - a0[0]) / wall),
+      framesPerSec: +((a1[1] - a0[1]) / wall).toFixed(1),
+      mainThreadBusyPct: +((100 * (m1.TaskDuration - m0.TaskDuration)) / wall).toFixed(1),
+      scriptPct: +((100 * (m1.ScriptDuration - m0.ScriptDuration)) / wall).toFixed(1),
+      layoutPct: +((100 * (m1.LayoutDuration - m0.LayoutDuration)) / wall).toFixed(1),
+      traceBusyPct: +((100 * main.total) / (wall * 1000)).toFixed(1),
+      traceTasks: main.n,
+      longestTaskMs: +main.max.toFixed(1),
+      longTasksOver50ms: long.length,
+      longTaskMaxMs: long.length ? Math.round(Math.max(...long)) : 0,
+      heapMB: +(m1.JSHeapUsedSize / 1e6).toFixed(1),
+    };
+  } finally {
+    await ctx.close();
+    await server.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const browser = await launch();
+  const f = await renderBench(browser, { rate: Number(process.env.RATE ?? 2000), seconds: Number(process.env.SECONDS ?? 10) });
+  console.log(JSON.stringify(f, null, 2));
+  console.log(
+    `render benchmark: ${f.eventsPerSec} events/s applied, ${f.framesPerSec} frames/s, main thread ${f.mainThreadBusyPct}% busy (trace ${f.traceBusyPct}%), longest task ${f.longestTaskMs} ms, ${f.longTasksOver50ms} tasks over 50 ms`,
+  );
+  await browser.close();
+}

@@ -1,0 +1,297 @@
+// Browser tests: the real server (built from ..), Debian's Chromium through
+// playwright-core, and the dashboard as a person uses it. Prints
+// "N passed, N failed" last and exits non-zero on any failure.
+//
+//   npm run test:e2e                 all of them
+//   E2E_ONLY=restart npm run test:e2e   the tests whose name contains "restart"
+
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
+import { renderBench } from './bench.mjs';
+
+let server = await startServer();
+const browser = await launch();
+const VIEW = { viewport: { width: 1600, height: 1000 } };
+
+/** Visible watchlist rows in display order: [{sym, last, pct, time}]. */
+async function rows(page) {
+  return page.$$eval('.wl-body .wl-row:not([hidden])', (els) =>
+    els
+      .map((el) => ({
+        i: Number(el.getAttribute('aria-rowindex')),
+        sym: el.querySelector('.c-sym').textContent,
+        name: el.querySelector('.c-name').getAttribute('title') ?? '',
+        last: el.querySelector('.c-last').textContent.replace(/[▲▼]/g, ''),
+        pct: el.querySelector('.c-pct').textContent,
+        time: el.querySelector('.c-time').textContent,
+      }))
+      .sort((a, b) => a.i - b.i),
+  );
+}
+
+const num = (s) => Number(s.replace(/[,%+]/g, '').replace('−', '-'));
+
+async function boardReady(page) {
+  await until('the watchlist to fill from the snapshot', async () => {
+    const r = await rows(page);
+    return r.length >= 20 && r.every((x) => x.sym && x.last !== '–') && r;
+  });
+}
+
+function noErrors(page) {
+  assert(page.errors.length === 0, `console errors: ${page.errors.join(' | ')}`);
+}
+
+/** The text of the connection badge in the top bar. */
+const badge = (page) => page.textContent('.conn-badge');
+
+test('the board fills from the snapshot and then updates live', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  const count = await page.textContent('.wl-count');
+  const symbols = await (await fetch(server.url + '/api/symbols')).json();
+  assert(count === `${symbols.length} symbols`, `count says ${count}, server lists ${symbols.length}`);
+  const before = await rows(page);
+  // Prices and times move: within a few seconds some visible row shows a newer trade.
+  await until('a visible row to show a new trade', async () => {
+    const now = await rows(page);
+    return now.some((r) => {
+      const b = before.find((x) => x.sym === r.sym);
+      return b && (b.time !== r.time || b.last !== r.last);
+    });
+  });
+  assert((await page.textContent('.idx-level')) !== '–', 'the market header shows the index');
+  await until('the badge to say SSE live', async () => (await badge(page)) === 'SSE live');
+  await until('the chart legend to show a bar', async () => /^O /.test(await page.textContent('.legend')));
+  await until('the sector heatmap', async () => (await page.$$('.tile')).length > 3);
+  const movers = await page.$$eval('.movers-list li:not([hidden]) .mv-sym', (els) => els.map((e) => e.textContent));
+  assert(movers.length >= 10, `top movers listed: ${movers.length}`);
+  await page.waitForTimeout(1500); // let the latency chart get some points
+  await page.screenshot({ path: join(artifacts, 'board.png') });
+  mkdirSync(join(repoDir, 'docs'), { recursive: true });
+  copyFileSync(join(artifacts, 'board.png'), join(repoDir, 'docs', 'dashboard.png'));
+  noErrors(page);
+  await ctx.close();
+});
+
+test('sorting and filtering', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+
+  await page.click('[role=columnheader].c-sym button');
+  await until('symbols in ascending order', async () => {
+    const r = await rows(page);
+    return r.every((x, i) => i === 0 || r[i - 1].sym < x.sym) && r;
+  });
+  assert((await page.getAttribute('[role=columnheader].c-sym', 'aria-sort')) === 'ascending', 'aria-sort ascending');
+  await page.click('[role=columnheader].c-sym button');
+  await until('symbols in descending order', async () => {
+    const r = await rows(page);
+    return r.every((x, i) => i === 0 || r[i - 1].sym > x.sym) && r;
+  });
+
+  // %Chg ticks while we read it, so freeze the view first (Space), then check.
+  await page.click('[role=columnheader].c-pct button');
+  await page.waitForTimeout(300);
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('Space');
+  await until('the pause banner', async () => page.isVisible('.pause-banner'));
+  const r = await rows(page);
+  let inversions = 0;
+  for (let i = 1; i < r.length; i++) if (num(r[i - 1].pct) < num(r[i].pct)) inversions++;
+  // Re-sorting is throttled to once a second, so a value that moved since may stand out of place.
+  assert(inversions <= 3, `%Chg descending has ${inversions} inversions: ${r.map((x) => x.pct).join(' ')}`);
+  await page.waitForTimeout(1200);
+  assert(/Paused — [\d,]+ updates to \d+ symbols?/.test(await page.textContent('.pause-banner')), 'the banner counts what changed');
+  const frozen = await rows(page);
+  assert(JSON.stringify(frozen) === JSON.stringify(r), 'a paused view does not change');
+  await page.keyboard.press('Space');
+  await until('the banner to go', async () => !(await page.isVisible('.pause-banner')));
+
+  // Filter: / focuses the box.
+  await page.keyboard.press('/');
+  assert(await page.evaluate(() => document.activeElement?.classList.contains('wl-filter')), '/ focuses the filter');
+  await page.keyboard.type('aapl');
+  await until('one row for AAPL', async () => {
+    const f = await rows(page);
+    return f.length === 1 && f[0].sym === 'AAPL';
+  });
+  assert((await page.textContent('.wl-count')).startsWith('1 of '), 'the count says 1 of N');
+  await page.fill('.wl-filter', 'technology');
+  await until('only technology rows', async () => {
+    const f = await rows(page);
+    return f.length > 1 && f.every((x) => x.name.toLowerCase().includes('technology')) && f;
+  });
+  await page.press('.wl-filter', 'Escape');
+  await until('all rows back', async () => /^\d+ symbols$/.test(await page.textContent('.wl-count')));
+
+  // Arrows move the selection, Enter shows it in the chart.
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  const sel = await page.textContent('.wl-row.selected .c-sym');
+  await until('the chart to show the selected symbol', async () => (await page.textContent('.chart-title')).startsWith(sel));
+  await page.keyboard.press('?');
+  assert(await page.isVisible('dialog.help'), '? opens the help');
+  await page.keyboard.press('Escape');
+  noErrors(page);
+  await ctx.close();
+});
+
+test('the board recovers without a reload when the server restarts on the same port', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  await until('SSE live', async () => (await badge(page)) === 'SSE live');
+  await page.evaluate(() => (window.__noReload = true));
+  const idBefore = await page.evaluate(() => window.tickertape.store.lastId);
+  const port = server.port;
+  await server.stop();
+  await until('the badge to show the drop', async () => (await badge(page)) !== 'SSE live', 10000);
+  server = await startServer({ port });
+  await until('SSE live again', async () => (await badge(page)) === 'SSE live', 20000);
+  await until('events of the new run', async () => (await page.evaluate(() => window.tickertape.store.lastId)) > idBefore, 15000);
+  assert(await page.evaluate(() => window.__noReload === true), 'the page was not reloaded');
+  const before = await rows(page);
+  await until('rows updating after the restart', async () => {
+    const now = await rows(page);
+    return now.some((r) => before.find((x) => x.sym === r.sym)?.time !== r.time);
+  });
+  // The new run cannot resume the old run's id: a reset and a fresh snapshot, counted in the panel.
+  const resets = Number(await page.textContent('.connection dl.stats dt:text("Resets") + dd'));
+  const reconnects = Number(await page.textContent('.connection dl.stats dt:text("Reconnects") + dd'));
+  assert(reconnects >= 1, `reconnects shown: ${reconnects}`);
+  assert(resets >= 1, `resets shown: ${resets}`);
+  // The browser logs the refused reconnects as errors of its own; ours must be none.
+  page.errors = page.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e));
+  noErrors(page);
+  await ctx.close();
+});
+
+test('two tabs share one server stream', async () => {
+  // Streams of earlier tests end when the server notices their closed connections.
+  await until('no SSE stream open before we start', async () => (await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 0, 15000);
+  const ctx = await browser.newContext(VIEW);
+  const a = await openPage(ctx, server.url + '/');
+  await boardReady(a);
+  const b = await openPage(ctx, server.url + '/');
+  await boardReady(b);
+  let seen = -1;
+  await until(`one SSE stream for two tabs (metrics say ${seen})`, async () => (seen = await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 1, 5000).catch((e) => {
+    throw new Error(`${e.message}; tickertape_clients{transport="sse"} = ${seen}`);
+  });
+  await until('panel says shared by 2 tabs', async () => (await b.textContent('.connection')).includes('shared by 2 tabs'));
+  await a.close();
+  await until('the other tab still live', async () => {
+    const before = await rows(b);
+    await b.waitForTimeout(1500);
+    const now = await rows(b);
+    return now.some((r) => before.find((x) => x.sym === r.sym)?.time !== r.time);
+  });
+  assert((await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 1, 'still one stream');
+  noErrors(b);
+  await ctx.close();
+  await until('the stream to close after the last tab', async () => (await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 0, 10000);
+});
+
+test(
+  'switching to WebSocket keeps the board live',
+  async () => {
+    const ctx = await browser.newContext(VIEW);
+    const page = await openPage(ctx, server.url + '/');
+    await boardReady(page);
+    await page.check('#tr-ws');
+    await until('WS live', async () => (await badge(page)) === 'WS live');
+    await until('the server to count one ws client and no sse', async () => {
+      const ws = await metric(server.url, 'tickertape_clients', 'transport="ws"');
+      const sse = await metric(server.url, 'tickertape_clients', 'transport="sse"');
+      return ws === 1 && sse === 0;
+    });
+    const applied = await page.evaluate(() => window.tickertape.store.applied);
+    const resets = await page.evaluate(() => window.tickertape.store.resets);
+    const before = await rows(page);
+    await until('rows updating over WebSocket', async () => {
+      const now = await rows(page);
+      return now.some((r) => before.find((x) => x.sym === r.sym)?.time !== r.time);
+    });
+    assert((await page.evaluate(() => window.tickertape.store.applied)) > applied, 'events keep coming');
+    assert((await page.evaluate(() => window.tickertape.store.resets)) === resets, 'the switch resumed without a reset');
+    await page.check('#tr-sse');
+    await until('SSE live', async () => (await badge(page)) === 'SSE live');
+    noErrors(page);
+    await ctx.close();
+  },
+  { skip: async () => ((await endpointExists(server.url, '/ws')) ? null : 'GET /ws is missing on the server (404): the WebSocket twin has not landed') },
+);
+
+test(
+  'a bench run from the compare view reaches 100% and shows a table',
+  async () => {
+    const ctx = await browser.newContext(VIEW);
+    const page = await openPage(ctx, server.url + '/compare');
+    await until('both compare streams live', async () => (await page.$$eval('.cmp-side .state', (els) => els.map((e) => e.textContent))).every((t) => t === 'live'));
+    await page.fill('input[name=clients]', '5');
+    await page.fill('input[name=duration]', '2');
+    await page.fill('input[name=rate]', '200');
+    await page.click('.bench-form button[type=submit]');
+    await until('progress at 100%', async () => (await page.textContent('.bar-text')) === '100%', 60000, 200);
+    await until('the result table', async () => (await page.$$('table.result tbody tr')).length > 0, 5000);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(artifacts, 'compare.png') });
+    noErrors(page);
+    await ctx.close();
+  },
+  {
+    timeout: 120000,
+    skip: async () => {
+      const res = await fetch(server.url + '/api/bench', { method: 'GET' }).catch(() => null);
+      // A GET on a POST-only route answers 405; an unknown path 404.
+      return res && res.status !== 404 ? null : 'POST /api/bench is missing on the server (404): the bench endpoint has not landed';
+    },
+  },
+);
+
+test('the compare view shows SSE and WebSocket side by side', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/compare');
+  const hasWs = await endpointExists(server.url, '/ws');
+  await until('the SSE side live with a rate', async () => {
+    const t = await page.textContent('.cmp-side[data-transport=sse]');
+    return t.includes('live') && !/Events\/s\s*–/.test(t);
+  });
+  if (hasWs) await until('the WebSocket side live', async () => (await page.textContent('.cmp-side[data-transport=ws] .state')) === 'live');
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: join(artifacts, 'compare-streams.png') });
+  if (!hasWs) page.errors = page.errors.filter((e) => !/WebSocket|\/ws/.test(e));
+  noErrors(page);
+  await ctx.close();
+});
+
+test('light theme on request, and a favicon', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  assert((await page.getAttribute('html', 'data-theme')) === 'dark', 'dark by default');
+  await page.keyboard.press('t');
+  assert((await page.getAttribute('html', 'data-theme')) === 'light', 't switches to light');
+  const icon = await fetch(server.url + '/favicon.svg');
+  assert(icon.status === 200, `favicon status ${icon.status}`);
+  await page.screenshot({ path: join(artifacts, 'board-light.png') });
+  await page.keyboard.press('t');
+  noErrors(page);
+  await ctx.close();
+});
+
+test('render benchmark at 2,000 events/s (figures printed, not asserted)', async () => {
+  const figures = await renderBench(browser, { rate: 2000, seconds: 10 });
+  console.log(`  render: ${JSON.stringify(figures)}`);
+  assert(figures.eventsApplied > 0, 'the board received events');
+}, { timeout: 120000 });
+
+const code = await run();
+await browser.close();
+await server.stop();
+process.exit(code);
