@@ -61,8 +61,8 @@ func Open(cfg Config) (Source, error) {
 	src := cfg.Source
 	switch {
 	case src == "" || src == "sim":
-		if bad(cfg.Rate) || cfg.Rate <= 0 || cfg.Rate > 1e7 {
-			return nil, fmt.Errorf("market: -rate %v: want quote events per second, above 0 and at most 1e7", cfg.Rate)
+		if bad(cfg.Rate) || cfg.Rate < 0.001 || cfg.Rate > 1e7 {
+			return nil, fmt.Errorf("market: -rate %v: want quote events per second, from 0.001 to 1e7", cfg.Rate)
 		}
 		ls, err := parseSymbols(cfg.Symbols)
 		if err != nil {

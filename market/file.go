@@ -304,6 +304,7 @@ type csvStepper struct {
 
 	nextScore, nextMarket, scoreK int64
 	t0                            int64
+	lastRow                       int64 // time of the last row played
 	ended                         bool
 
 	sc Score
@@ -332,10 +333,32 @@ func newCSVStepper(p *Player) *csvStepper {
 	for i, l := range p.listings {
 		c.books[i].q.Symbol = l.Symbol.Symbol
 	}
-	c.nextScore = c.t0 + scoreEvery/int64(n)
+	c.nextScore = staggered(c.t0, 1, int64(n))
 	c.scoreK = 1
 	c.nextMarket = c.t0 + marketEvery
+	c.lastRow = c.t0
 	return c
+}
+
+// skipTo moves the score and market schedules to the first of their times at
+// or after t, keeping their phase.
+func (c *csvStepper) skipTo(t int64) {
+	n := int64(len(c.books))
+	d := t - c.t0
+	k := d / scoreEvery * n
+	k += ((d%scoreEvery)*n + scoreEvery - 1) / scoreEvery
+	c.scoreK = max(c.scoreK, k)
+	c.nextScore = staggered(c.t0, c.scoreK, n)
+	if c.nextMarket < t {
+		c.nextMarket += (t - c.nextMarket + marketEvery - 1) / marketEvery * marketEvery
+	}
+}
+
+// staggered is the time of the k-th score of n symbols that started at t0:
+// each symbol every scoreEvery, the symbols spread evenly. It is written not
+// to overflow for years of µs.
+func staggered(t0, k, n int64) int64 {
+	return t0 + k/n*scoreEvery + k%n*scoreEvery/n
 }
 
 // quote applies row r to its book. Without bid and ask in the file, the
@@ -399,17 +422,24 @@ func (c *csvStepper) next() (int64, string, string, any, bool) {
 			return c.t, EventMarket, "", c.market(), true
 		}
 		r := c.rows[c.i]
+		// In a gap of the data (a quiet symbol set, a night, a weekend) the
+		// scores and summaries go quiet too once they have caught up with
+		// the last row, rather than repeat themselves every second.
+		if idle := c.lastRow + scoreEvery; c.nextScore > idle && c.nextMarket > idle && r.at > idle {
+			c.skipTo(r.at)
+		}
 		switch t := min(r.at, c.nextScore, c.nextMarket); t {
 		case r.at:
 			c.i++
 			c.t = t
+			c.lastRow = t
 			q := c.quote(r)
 			return t, EventQuote, q.Symbol, q, true
 		case c.nextScore:
 			c.t = t
 			k := int(c.scoreK % int64(n))
 			c.scoreK++
-			c.nextScore = c.t0 + c.scoreK*scoreEvery/int64(n)
+			c.nextScore = staggered(c.t0, c.scoreK, int64(n))
 			return t, EventScore, c.books[k].q.Symbol, c.score(k), true
 		default:
 			c.t = t

@@ -216,7 +216,7 @@ func newSim(ls []listing, seed int64, rate, haltPct float64, sess session, start
 	m.dayStart = start
 	m.nextFactor = m.tFactor + factorStep
 	m.nextMarket = start + marketEvery
-	m.nextScore = start + scoreEvery/int64(len(m.syms))
+	m.nextScore = staggered(start, 1, int64(len(m.syms)))
 	m.scoreK = 1
 	m.nextResume = never
 	m.nextSession = never
@@ -439,7 +439,7 @@ func (m *sim) next() (at int64, name, symbol string, data any, ok bool) {
 			n := int64(len(m.syms))
 			i := int(m.scoreK % n)
 			m.scoreK++
-			m.nextScore = m.t0 + m.scoreK*scoreEvery/n
+			m.nextScore = staggered(m.t0, m.scoreK, n)
 			if m.open {
 				return t, EventScore, m.books[i].q.Symbol, m.score(i), true
 			}
