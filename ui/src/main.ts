@@ -60,7 +60,7 @@ const themeBtn = h('button.tool', { type: 'button', title: 'Switch between dark 
 const helpBtn = h('button.tool', { type: 'button', title: 'Keyboard shortcuts (?)', text: '?', 'aria-label': 'Keyboard shortcuts' });
 const navBoard = h('a.nav', { href: '/', text: 'Board' });
 const navCompare = h('a.nav', { href: '/compare', text: 'Compare' });
-const banner = h('div.pause-banner', { role: 'status', hidden: true });
+const banner = h('div.pause-banner', { hidden: true }); // not a live region: it counts every second; pausing is announced once
 const live = h('div.sr-only', { 'aria-live': 'polite' });
 
 const helpDialog = h(
@@ -156,14 +156,19 @@ const chrome: View = {
   },
 };
 
-renderer.add(chrome);
-renderer.add(header);
-renderer.add(watchlist);
-renderer.add(chart);
-renderer.add(movers);
-renderer.add(heatmap);
-renderer.add(conn);
-renderer.add(compare);
+// ?off=chart,conn,… leaves views out: a diagnostic for the render benchmark.
+const off = new Set((params.get('off') ?? '').split(','));
+const views: [string, View][] = [
+  ['chrome', chrome],
+  ['header', header],
+  ['watchlist', watchlist],
+  ['chart', chart],
+  ['movers', movers],
+  ['heatmap', heatmap],
+  ['conn', conn],
+  ['compare', compare],
+];
+for (const [name, v] of views) if (!off.has(name)) renderer.add(v);
 
 // ---- routing ----------------------------------------------------------------
 function route(): void {

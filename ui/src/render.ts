@@ -24,9 +24,17 @@ export interface View {
   paint(f: Frame): boolean | void;
 }
 
+/**
+ * Paints are spaced at least this far apart (ms): 30 a second is as fast as
+ * anyone reads a ticking number, and under a fast market it halves the
+ * style, layout and paint work of painting at 60. Flashes fade in CSS.
+ */
+export const MIN_FRAME_MS = 1000 / 30 - 2;
+
 export class Renderer {
   private readonly views: View[] = [];
   private scheduled = false;
+  private lastFrame = -Infinity;
   private lastDirty = new Set<string>();
   /** Frames painted, and the time the last paint took (ms), for the tests and the panel. */
   frames = 0;
@@ -53,6 +61,11 @@ export class Renderer {
     this.scheduled = false;
     const s = this.store;
     const t0 = performance.now();
+    if (t0 - this.lastFrame < MIN_FRAME_MS) {
+      this.schedule(); // too soon: wait for a later animation frame
+      return;
+    }
+    this.lastFrame = t0;
     const paused = s.paused;
     // While paused the dirty set keeps growing, so resuming paints everything that changed.
     const dirty = paused ? this.lastDirty : s.takeDirty();

@@ -81,6 +81,7 @@ export class ChartView implements View {
   private built = 0; // ring.total folded into bars
   private needRebuild = true;
   private hovering = false;
+  private lastUpdate = 0;
 
   constructor(private readonly store: Store) {
     this.title = h('h2.chart-title', { text: 'Chart' });
@@ -190,7 +191,9 @@ export class ChartView implements View {
       this.paintLegend(this.bars[this.bars.length - 1]);
       return;
     }
-    if (!f.dirty.has(this.sym) || ring.total === this.built) return;
+    // Ten updates a second are plenty for candles; the chart redraws whole canvases on each.
+    if (ring.total === this.built || f.now - this.lastUpdate < 100) return;
+    this.lastUpdate = f.now;
     const touched = new Set<Bar>();
     ring.each(this.built, (ts, p, s) => {
       addTrade(this.bars, ts, p, s, this.interval);

@@ -110,10 +110,10 @@ export class ConnectionPanel implements View {
         cursor: { show: false },
         scales: { x: { time: true }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: [
-          { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, ticks: { show: false }, size: 24, font: '10px system-ui' },
+          { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, ticks: { show: false }, size: 24, font: '10px system-ui', values: '{HH}:{mm}:{ss}' },
           { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, ticks: { show: false }, size: 44, font: '10px system-ui', values: (_u, v) => v.map((x) => (x == null ? '' : `${+x.toFixed(2)} ms`)) },
         ],
-        series: [{}, { label: 'p50', stroke: getVar('--accent'), width: 1.5 }, { label: 'p99', stroke: getVar('--warn'), width: 1.5 }],
+        series: [{}, { label: 'p50', stroke: getVar('--accent'), width: 1.5, points: { show: false } }, { label: 'p99', stroke: getVar('--warn'), width: 1.5, points: { show: false } }],
       },
       this.data,
       this.plotBox,

@@ -12,6 +12,7 @@ const FLASH_MS = 700;
 const STALE_MS = 30000;
 const RESORT_MS = 1000;
 const SPARK_POINTS = 48;
+const SPARK_W = 64;
 
 type Key = 'sym' | 'name' | 'last' | 'chg' | 'pct' | 'vol' | 'time' | 'score';
 
@@ -53,7 +54,6 @@ class RowView {
   readonly el: HTMLElement;
   readonly cells: Record<string, Cell>;
   readonly arrow: HTMLElement;
-  readonly canvas: HTMLCanvasElement;
   sym = '';
   index = -1;
   flashing = 0; // 1 or -1 while the flash class is on
@@ -70,7 +70,6 @@ class RowView {
       this.cells[c.id] = new Cell(el);
     }
     this.arrow = h('span.arrow', { 'aria-hidden': 'true' });
-    this.canvas = h('canvas', { width: 64, height: 18, 'aria-hidden': 'true' });
     this.el = h('div.wl-row', { role: 'row' }, ...kids);
     this.el.addEventListener('click', () => onClick(this));
   }
@@ -92,6 +91,11 @@ export class Watchlist implements View {
   private readonly countEl: HTMLElement;
   private readonly heads = new Map<string, HTMLElement>();
   private readonly pool: RowView[] = [];
+  /** One canvas draws the sparklines of every visible row: one layer instead of one per row. */
+  private readonly spark: HTMLCanvasElement;
+  private sparkFirst = -1;
+  private sparkRows = 0;
+  private sparkDpr = 0;
 
   private list: string[] = [];
   private listVersion = -1;
@@ -136,7 +140,8 @@ export class Watchlist implements View {
       this.heads.set(c.id, cell);
       headRow.append(cell);
     }
-    this.spacer = h('div.wl-spacer');
+    this.spark = h('canvas.wl-spark', { 'aria-hidden': 'true' });
+    this.spacer = h('div.wl-spacer', {}, this.spark);
     this.body = h('div.wl-body', { role: 'rowgroup' }, this.spacer);
     this.grid = h(
       'div.wl-grid',
@@ -305,6 +310,22 @@ export class Watchlist implements View {
       this.pool.push(rv);
       this.spacer.append(rv.el);
     }
+    // The sparkline canvas covers the visible rows; a new window redraws it whole.
+    const sparkAll = first !== this.sparkFirst || need !== this.sparkRows || this.dpr !== this.sparkDpr || orderChanged;
+    if (sparkAll) {
+      this.sparkFirst = first;
+      this.sparkRows = need;
+      this.sparkDpr = this.dpr;
+      this.spark.style.transform = `translateY(${first * ROW_H}px)`;
+      this.spark.style.height = `${need * ROW_H}px`;
+      const w = Math.round(SPARK_W * this.dpr);
+      const hh = Math.round(need * ROW_H * this.dpr);
+      if (this.spark.width !== w || this.spark.height !== hh) {
+        this.spark.width = w;
+        this.spark.height = hh;
+      } else this.spark.getContext('2d')?.clearRect(0, 0, w, hh);
+      for (const rv of this.pool) rv.sparkTotal = -1;
+    }
     const staleTick = f.wall - this.lastStaleCheck > 1000;
     if (staleTick) this.lastStaleCheck = f.wall;
     let animating = false;
@@ -335,7 +356,7 @@ export class Watchlist implements View {
         rv.el.style.transform = `translateY(${i * ROW_H}px)`;
         rv.el.setAttribute('aria-rowindex', String(i + 2));
       }
-      if (full || f.dirty.has(sym) || staleTick || this.selectionDirty || rv.flashing) {
+      if (full || f.dirty.has(sym) || staleTick || this.selectionDirty || rv.flashing || rv.sparkTotal === -1) {
         if (this.paintRow(rv, row, f, full)) animating = true;
       }
     }
@@ -405,24 +426,22 @@ export class Watchlist implements View {
 
     if (rv.sparkTotal !== r.ticks.total) {
       rv.sparkTotal = r.ticks.total;
-      if (!rv.canvas.isConnected) c.spark.el.append(rv.canvas);
-      this.drawSpark(rv.canvas, r);
+      this.drawSpark((rv.index - this.sparkFirst) * ROW_H, r);
     }
     return flash !== 0;
   }
 
-  private drawSpark(cv: HTMLCanvasElement, r: Row): void {
-    const w = 64;
-    const hgt = 18;
-    const dpr = this.dpr;
-    if (cv.width !== w * dpr) {
-      cv.width = w * dpr;
-      cv.height = hgt * dpr;
-    }
-    const ctx = cv.getContext('2d');
+  /** Draws one row's sparkline into its strip of the shared canvas, top at y (CSS px). */
+  private drawSpark(y: number, r: Row): void {
+    const w = SPARK_W;
+    const hgt = ROW_H;
+    const ctx = this.spark.getContext('2d');
     if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const dpr = this.dpr;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, y * dpr);
     ctx.clearRect(0, 0, w, hgt);
+    ctx.translate(0, (ROW_H - 18) / 2);
+    const sh = 18;
     const t = r.ticks;
     const from = Math.max(t.first, t.total - SPARK_POINTS);
     const n = t.total - from;
@@ -442,7 +461,7 @@ export class Watchlist implements View {
     let k = 0;
     t.each(from, (_ts, p) => {
       const x = (k / (n - 1)) * (w - 2) + 1;
-      const y = hgt - 2 - ((p - lo) / span) * (hgt - 4);
+      const y = sh - 2 - ((p - lo) / span) * (sh - 4);
       if (k === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
       k++;

@@ -19,7 +19,7 @@ export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
         for (const e of l.getEntries()) window.__long.push(e.duration);
       }).observe({ type: 'longtask', buffered: true });
     });
-    await page.goto(server.url + '/');
+    await page.goto(server.url + '/' + (process.env.OFF ? `?off=${process.env.OFF}` : ''));
     await until('the board to fill', async () => (await page.$$('.wl-body .wl-row:not([hidden])')).length > 20);
     await page.waitForTimeout(2000); // past start-up: the chart, the first snapshot, JIT
 
@@ -59,6 +59,14 @@ export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
     }
     const main = [...byThread.values()].sort((x, y) => y.total - x.total)[0] ?? { total: NaN, max: NaN, n: 0 };
     const wall = (t1 - t0) / 1000;
+    // Where the main thread's time went, by trace event name (nested events overlap).
+    const busiest = [...byThread.entries()].sort((x, y) => y[1].total - x[1].total)[0]?.[0];
+    const names = new Map();
+    for (const e of trace) {
+      if (e.ph !== 'X' || `${e.pid}:${e.tid}` !== busiest || !e.dur) continue;
+      names.set(e.name, (names.get(e.name) ?? 0) + e.dur / 1000);
+    }
+    const breakdown = Object.fromEntries([...names.entries()].sort((x, y) => y[1] - x[1]).slice(0, 14).map(([k, v]) => [k, Math.round(v)]));
     return {
       rate,
       seconds: +wall.toFixed(1),
@@ -74,6 +82,7 @@ export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
       longTasksOver50ms: long.length,
       longTaskMaxMs: long.length ? Math.round(Math.max(...long)) : 0,
       heapMB: +(m1.JSHeapUsedSize / 1e6).toFixed(1),
+      ...(process.env.BREAKDOWN ? { breakdownMs: breakdown } : {}),
     };
   } finally {
     await ctx.close();

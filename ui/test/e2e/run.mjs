@@ -197,6 +197,29 @@ test('two tabs share one server stream', async () => {
   await until('the stream to close after the last tab', async () => (await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 0, 10000);
 });
 
+test('a hidden tab asks for a throttled stream and comes back at full rate with a fresh snapshot', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  await until('SSE live', async () => (await page.textContent('.connection .state')) === 'live');
+  const snapshots = await page.evaluate(() => window.tickertape.store.snapshots);
+  // Headless Chromium never hides a page by itself: tell the page it is hidden, as a switched-away tab is.
+  const setHidden = (hidden) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  await setHidden(true);
+  await until('the panel to show the throttled stream', async () => (await page.textContent('.connection .state')) === 'live · throttled 250ms');
+  await until('still exactly one stream on the server', async () => (await metric(server.url, 'tickertape_clients', 'transport="sse"')) === 1);
+  await setHidden(false);
+  await until('full rate again', async () => (await page.textContent('.connection .state')) === 'live');
+  await until('a fresh snapshot', async () => (await page.evaluate(() => window.tickertape.store.snapshots)) > snapshots);
+  noErrors(page);
+  await ctx.close();
+});
+
 test(
   'switching to WebSocket keeps the board live',
   async () => {
