@@ -212,3 +212,22 @@ func TestWriteSample(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestQuietGapInFile(t *testing.T) {
+	// Two trades an hour apart: a few summaries after each, not 3600.
+	path := filepath.Join(t.TempDir(), "gap.csv")
+	os.WriteFile(path, []byte("timestamp,symbol,price,size\n1709303400,AAPL,180,100\n1709303410,AAPL,181,100\n1709307000,AAPL,179,100\n"), 0o644)
+	ls := lines(t, play(t, Config{Source: "file:" + path}))
+	var markets, quotes int
+	for _, l := range ls {
+		switch l.Event {
+		case EventMarket:
+			markets++
+		case EventQuote:
+			quotes++
+		}
+	}
+	if quotes != 3 || markets > 20 || markets < 3 {
+		t.Fatalf("%d quotes and %d market events for 3 rows across an hour: want 3 and a handful", quotes, markets)
+	}
+}
