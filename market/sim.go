@@ -26,24 +26,27 @@ const (
 // alternate within minutes (visible at the default rate), which is faster
 // than in real markets, where clusters last days.
 var (
-	marketSigma = 0.16 / math.Sqrt(yearSeconds) // the market factor: 16 % a year
-	sectorSigma = 0.10 / math.Sqrt(yearSeconds) // each sector's own factor: 10 % a year
+	marketSigma = 0.16 / math.Sqrt(yearSeconds)               // the market factor: 16 % a year
+	sectorSigma = 0.10 / math.Sqrt(yearSeconds)               // each sector's own factor: 10 % a year
+	marketPhi   = math.Exp(-math.Ln2 / (10 * 60))             // market log-vol half-life: 10 minutes, per 1 s step
+	sqrtMarketV = volOfVol * math.Sqrt(1-marketPhi*marketPhi) // its innovation sd
+)
 
-	volOfVol      = 0.5                             // stationary sd of the market's log-volatility
-	marketPhi     = math.Exp(-math.Ln2 / (10 * 60)) // market log-vol half-life: 10 minutes
-	ownVolOfVol   = 0.35                            // stationary sd of a symbol's own log-volatility
-	ownHalfLife   = 20 * 60.0                       // s: a symbol's own log-vol half-life
-	newsStorm     = 2.5                             // a news jump adds this to the symbol's log-volatility (×12) ...
-	stormHalfLife = 300.0                           // s: ... which decays with this half-life: a storm of a few minutes
-	newsEvery     = 40.0                            // s between news jumps market-wide, for the default universe size
-	newsFloor     = 0.005                           // every news jump moves at least 0.5 % ...
-	newsMean      = 0.015                           // ... plus an exponential part with this mean
-	shockProb     = 1.0 / 23400                     // per second: a market-wide shock
-	shockSigma    = 0.003                           // its size (sd of the log move)
-	defaultUniv   = float64(len(universeTable))     // news rate is per symbol, scaled to this
-	uShapeA       = 0.75                            // intraday activity: a + b·(2τ−1)², mean 1:
-	uShapeB       = 0.75                            // 1.5× at the open and close, 0.75× at midday
-	dollarsTrade  = 20000.0                         // median trade value, $
+const (
+	volOfVol      = 0.5                         // stationary sd of the market's log-volatility
+	ownVolOfVol   = 0.35                        // stationary sd of a symbol's own log-volatility
+	ownHalfLife   = 20 * 60.0                   // s: a symbol's own log-vol half-life
+	newsStorm     = 2.5                         // a news jump adds this to the symbol's log-volatility (×12) ...
+	stormHalfLife = 300.0                       // s: ... which decays with this half-life: a storm of a few minutes
+	newsEvery     = 40.0                        // s between news jumps market-wide, for the default universe size
+	newsFloor     = 0.005                       // every news jump moves at least 0.5 % ...
+	newsMean      = 0.015                       // ... plus an exponential part with this mean
+	shockProb     = 1.0 / 23400                 // per second: a market-wide shock (about one a day) ...
+	shockSigma    = 0.003                       // ... of this size (sd of the log move)
+	defaultUniv   = float64(len(universeTable)) // news rate is per symbol, scaled to this
+	uShapeA       = 0.75                        // intraday activity: a + b·(2τ−1)², mean 1:
+	uShapeB       = 0.75                        // 1.5× at the open and close, 0.75× at midday
+	dollarsTrade  = 20000.0                     // median trade value, $
 )
 
 // sym is one simulated symbol: its static parameters, its latent price and
@@ -56,7 +59,7 @@ type sym struct {
 	idio      float64 // own volatility per √second at normal vol
 	spreadBps float64 // quoted spread at normal vol, basis points of price
 	sizeMed   float64 // median trade size, shares
-	newsScale float64 // how strongly news moves it: 0.6 for the largest, 1.4 for the smallest
+	newsScale float64 // how strongly news moves it: 0.3 for the largest, 1.5 for the smallest
 
 	// The latent (efficient) log price and what it was advanced with.
 	logMid float64
@@ -263,7 +266,7 @@ func (m *sim) expDelay(rate float64) int64 {
 func (m *sim) stepFactors() {
 	m.V += m.varMult * float64(m.t-m.tFactor) / 1e6
 	m.tFactor = m.t
-	m.xm = marketPhi*m.xm + volOfVol*math.Sqrt(1-marketPhi*marketPhi)*m.rng.NormFloat64()
+	m.xm = marketPhi*m.xm + sqrtMarketV*m.rng.NormFloat64()
 	m.varMult = math.Exp(2*m.xm - 2*volOfVol*volOfVol)
 	sd := math.Sqrt(m.varMult)
 	m.M += marketSigma * sd * m.rng.NormFloat64()
