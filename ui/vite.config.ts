@@ -21,5 +21,6 @@ export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts'],
     environment: 'node',
+    reporters: ['default', './test/unit/summary-reporter.ts'],
   },
 } as import('vite').UserConfig);

@@ -293,6 +293,30 @@ test('the compare view shows SSE and WebSocket side by side', async () => {
   await ctx.close();
 });
 
+test('the chart: intervals, crosshair legend and back to live', async () => {
+  const ctx = await browser.newContext({ ...VIEW, reducedMotion: 'reduce' });
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  await until('the chart legend', async () => /^O /.test(await page.textContent('.legend')));
+  await page.click('.intervals button:text("1s")');
+  assert((await page.getAttribute('.intervals button:text("1s")', 'aria-pressed')) === 'true', '1s pressed');
+  await page.waitForTimeout(3000); // a few one-second bars
+  const box = await page.locator('.chart-box').boundingBox();
+  // Scroll back in time by dragging the chart to the right: the button appears.
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.5, { steps: 8 });
+  await page.mouse.up();
+  await until('Back to live', async () => page.isVisible('button.live'), 5000);
+  await page.click('button.live');
+  await until('Back to live to go away', async () => !(await page.isVisible('button.live')), 5000);
+  // Reduced motion: no fading flash.
+  const transition = await page.$eval('.wl-body .c-last', (el) => getComputedStyle(el).transitionDuration);
+  assert(transition === '0s', `reduced motion keeps transitions off, got ${transition}`);
+  noErrors(page);
+  await ctx.close();
+});
+
 test('light theme on request, and a favicon', async () => {
   const ctx = await browser.newContext(VIEW);
   const page = await openPage(ctx, server.url + '/');
