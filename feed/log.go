@@ -1,0 +1,237 @@
+package feed
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ErrClosed is returned once the log is closed: the server is shutting down.
+var ErrClosed = errors.New("feed: log closed")
+
+// entry is one event in the ring. Its frames are made once by the writer and
+// never changed after, so subscribers may hold them without a lock.
+type entry struct {
+	id   uint64
+	kind Kind
+	sym  int // index into Log.symbols, or -1 for a market-wide event
+	sse  []byte
+	ws   []byte
+}
+
+// Log is the event log: a ring of the newest events, written by one writer
+// and read by every subscriber. The zero value is not usable; see [NewLog].
+type Log struct {
+	// Set at construction, then read-only.
+	symbols  []string
+	symIndex map[string]int
+	done     chan struct{} // closed by Close
+
+	closeOnce sync.Once
+
+	// Guarded by mu. Publish takes it for writing, subscribers for reading.
+	mu      sync.RWMutex
+	ring    []entry
+	next    uint64        // the id the next event gets
+	first   uint64        // the first id of this run
+	wake    chan struct{} // closed and replaced on each append
+	quotes  [][]byte      // newest quote JSON per symbol index
+	scores  [][]byte      // newest score JSON per symbol index
+	status  [][]byte      // newest status JSON per symbol index
+	session []byte        // newest market-wide status JSON
+	market  []byte        // newest market JSON
+}
+
+// NewLog returns a log for the given symbols that keeps the newest size
+// events for resume. Ids start at start (API.md: the run's start in Unix
+// microseconds, so ids grow across restarts); start 0 means now.
+func NewLog(symbols []string, size int, start uint64) (*Log, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("feed: replay size %d: must be at least 1", size)
+	}
+	if start == 0 {
+		start = uint64(time.Now().UnixMicro())
+	}
+	l := &Log{
+		symbols:  slices.Clone(symbols),
+		symIndex: make(map[string]int, len(symbols)),
+		done:     make(chan struct{}),
+		ring:     make([]entry, size),
+		next:     start,
+		first:    start,
+		wake:     make(chan struct{}),
+		quotes:   make([][]byte, len(symbols)),
+		scores:   make([][]byte, len(symbols)),
+		status:   make([][]byte, len(symbols)),
+	}
+	for i, s := range symbols {
+		if _, dup := l.symIndex[s]; dup {
+			return nil, fmt.Errorf("feed: symbol %q listed twice", s)
+		}
+		l.symIndex[s] = i
+	}
+	return l, nil
+}
+
+// Symbols returns the symbols the log serves, in the order given to NewLog.
+func (l *Log) Symbols() []string { return slices.Clone(l.symbols) }
+
+// Publish appends one market event: name is quote, score, market or status;
+// symbol is the event's symbol, or "" for market-wide events; data is
+// marshalled to JSON once. Publish is meant for one writer; concurrent
+// callers are serialised.
+func (l *Log) Publish(name, symbol string, data any) error {
+	kind, ok := kindOf(name)
+	if !ok {
+		return fmt.Errorf("feed: publish: unknown event %q", name)
+	}
+	sym := -1
+	if symbol != "" {
+		i, ok := l.symIndex[symbol]
+		if !ok {
+			return fmt.Errorf("feed: publish %s: unknown symbol %q", name, symbol)
+		}
+		sym = i
+	} else if kind == KindQuote || kind == KindScore {
+		return fmt.Errorf("feed: publish %s: no symbol", name)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("feed: publish %s %s: %w", name, symbol, err)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		return ErrClosed
+	default:
+	}
+	id := l.next
+	e := entry{id: id, kind: kind, sym: sym}
+	if e.sse, err = appendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+		return err
+	}
+	if e.ws, err = appendWS(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+		return err
+	}
+	l.ring[id%uint64(len(l.ring))] = e
+	l.next++
+	switch {
+	case kind == KindQuote:
+		l.quotes[sym] = raw
+	case kind == KindScore:
+		l.scores[sym] = raw
+	case kind == KindMarket:
+		l.market = raw
+	case kind == KindStatus && sym >= 0:
+		l.status[sym] = raw
+	case kind == KindStatus:
+		l.session = raw
+	}
+	close(l.wake)
+	l.wake = make(chan struct{})
+	return nil
+}
+
+// Close ends the log: every subscription's Run returns ErrClosed, so that
+// streams end cleanly and clients reconnect elsewhere. Publish fails after.
+func (l *Log) Close() {
+	l.closeOnce.Do(func() { close(l.done) })
+}
+
+// Done is closed when the log is closed.
+func (l *Log) Done() <-chan struct{} { return l.done }
+
+// Newest returns the id of the newest event, or 0 if there is none yet.
+func (l *Log) Newest() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.next == l.first {
+		return 0
+	}
+	return l.next - 1
+}
+
+// oldest returns the oldest id still in the ring. Callers hold mu.
+func (l *Log) oldest() uint64 {
+	if n := uint64(len(l.ring)); l.next-l.first > n {
+		return l.next - n
+	}
+	return l.first
+}
+
+// Snapshot returns the snapshot event's data for the symbols set in syms
+// (nil: all symbols), and the id of the newest event it includes (0 if the
+// log is empty).
+func (l *Log) Snapshot(syms []bool) (data []byte, id uint64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.snapshotLocked(syms)
+}
+
+// snapshotLocked builds a snapshot from the newest state. Callers hold mu.
+func (l *Log) snapshotLocked(syms []bool) ([]byte, uint64) {
+	b := make([]byte, 0, 256*len(l.symbols))
+	b = append(b, `{"quotes":`...)
+	b = appendList(b, l.quotes, syms)
+	b = append(b, `,"scores":`...)
+	b = appendList(b, l.scores, syms)
+	b = append(b, `,"statuses":`...)
+	b = appendList(b, l.status, syms)
+	b = append(b, `,"session":`...)
+	b = appendOrNull(b, l.session)
+	b = append(b, `,"market":`...)
+	b = appendOrNull(b, l.market)
+	b = append(b, '}')
+	var id uint64
+	if l.next != l.first {
+		id = l.next - 1
+	}
+	return b, id
+}
+
+func appendList(b []byte, items [][]byte, syms []bool) []byte {
+	b = append(b, '[')
+	n := 0
+	for i, it := range items {
+		if it == nil || (syms != nil && !syms[i]) {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+		n++
+	}
+	return append(b, ']')
+}
+
+func appendOrNull(b, raw []byte) []byte {
+	if raw == nil {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
+}
+
+// Collectors returns Prometheus series that read the log itself: events
+// published, and the resume buffer's size.
+func (l *Log) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickertape_events_published_total", Help: "Market events appended to the log.",
+		}, func() float64 {
+			l.mu.RLock()
+			defer l.mu.RUnlock()
+			return float64(l.next - l.first)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tickertape_replay_buffer_events", Help: "How many events the resume buffer holds at most.",
+		}, func() float64 { return float64(len(l.ring)) }),
+	}
+}

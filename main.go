@@ -1,0 +1,299 @@
+// Command tickertape runs a simulated stock market and streams it live as
+// named Server-Sent Events (and a WebSocket twin) to a dashboard it serves
+// itself. `tickertape bench` measures SSE against WebSocket.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"tickertape/feed"
+	"tickertape/market"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tickertape:", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything the server's flags and environment say.
+type config struct {
+	addr         string
+	market       market.Config
+	record       string
+	corsOrigins  string
+	replay       int
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	maxStreams   int
+	maxSymbols   int
+	maxHeader    int
+	grace        time.Duration
+	tlsCert      string
+	tlsKey       string
+	logLevel     string
+	pprof        bool
+}
+
+// envFlags gives every flag of fs a default from getenv("TICKERTAPE_<FLAG>")
+// (upper case, - as _); a flag on the command line still wins.
+func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "TICKERTAPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("tickertape", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.market.Symbols, "symbols", "", "symbols: a comma list (AAPL,MSFT), or a count of symbols; default: a fixed universe of about 50 named symbols")
+	fs.Float64Var(&c.market.Rate, "rate", 25, "quote events per second for the whole market")
+	fs.Int64Var(&c.market.Seed, "seed", 1, "random seed: the same seed gives the same market")
+	fs.StringVar(&c.market.Source, "source", "sim", `where the market comes from: "sim" (the simulation) or "file:PATH" (play back a CSV or JSONL file)`)
+	fs.Float64Var(&c.market.Speed, "speed", 1, "playback speed of -source file:…; 1 is real time, 10 is ten times faster")
+	fs.StringVar(&c.market.Session, "session", "", `trading session cycle (see README); default: continuous trading`)
+	fs.Float64Var(&c.market.HaltPct, "halt-pct", 0, "halt a symbol that moves more than this percent within a short window (0: the default, see README)")
+	fs.StringVar(&c.record, "record", "", "write the live stream as JSONL to this file, for -source file: to play back")
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", `origins allowed to read the API cross-origin, comma separated ("*" for any); default: same origin only`)
+	fs.IntVar(&c.replay, "replay", 10000, "how many events the resume buffer holds")
+	fs.DurationVar(&c.heartbeat, "heartbeat", 15*time.Second, "the longest silence on a stream before a heartbeat")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "drop a client when one write to it blocks this long")
+	fs.IntVar(&c.maxStreams, "max-streams", 10000, "open streams (SSE and WebSocket together) before new ones get 503")
+	fs.IntVar(&c.maxSymbols, "max-filter-symbols", 1000, "the most symbols one symbols= filter may name")
+	fs.IntVar(&c.maxHeader, "max-header-bytes", 64<<10, "the largest request header accepted")
+	fs.DurationVar(&c.grace, "grace", 5*time.Second, "how long shutdown waits for requests and streams to end")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS and HTTP/2)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/")
+	if err := envFlags(fs, getenv); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags come as -name value; the only subcommand is bench)", fs.Arg(0))
+	}
+	switch {
+	case c.replay < 1:
+		return nil, fmt.Errorf("-replay %d: must be at least 1", c.replay)
+	case c.heartbeat < 100*time.Millisecond:
+		return nil, fmt.Errorf("-heartbeat %s: must be at least 100ms", c.heartbeat)
+	case c.writeTimeout <= 0:
+		return nil, fmt.Errorf("-write-timeout %s: must be positive", c.writeTimeout)
+	case c.maxStreams < 1:
+		return nil, fmt.Errorf("-max-streams %d: must be at least 1", c.maxStreams)
+	case c.maxSymbols < 1:
+		return nil, fmt.Errorf("-max-filter-symbols %d: must be at least 1", c.maxSymbols)
+	case c.maxHeader < 4096:
+		return nil, fmt.Errorf("-max-header-bytes %d: must be at least 4096", c.maxHeader)
+	case c.grace <= 0:
+		return nil, fmt.Errorf("-grace %s: must be positive", c.grace)
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// run is the whole program: it returns when ctx is done (after a clean
+// shutdown) or on the first error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(ctx, args[1:], getenv, stdout, stderr)
+	}
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+
+	src, err := market.Open(cfg.market)
+	if err != nil {
+		return err
+	}
+	symbols := src.Symbols()
+	names := make([]string, len(symbols))
+	for i, s := range symbols {
+		names[i] = s.Symbol
+	}
+	log, err := feed.NewLog(names, cfg.replay, 0)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(log.Collectors()...)
+	hub := feed.NewHub(log, feed.Options{
+		Heartbeat:    cfg.heartbeat,
+		WriteTimeout: cfg.writeTimeout,
+		MaxStreams:   cfg.maxStreams,
+		Query:        feed.QueryLimits{MaxSymbols: cfg.maxSymbols},
+		Metrics:      feed.NewMetrics(reg),
+		Logger:       logger,
+	})
+
+	var sink market.Sink = log
+	if cfg.record != "" {
+		f, err := os.Create(cfg.record)
+		if err != nil {
+			return fmt.Errorf("-record: %w", err)
+		}
+		defer f.Close()
+		sink = market.Record(f, log)
+	}
+
+	handler, err := routes(routeDeps{
+		hub: hub, symbols: symbols, registry: reg, dist: dashboardFS(),
+		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    cfg.maxHeader,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// No WriteTimeout: it would cut every healthy stream. Streams set
+		// a deadline per write instead.
+	}
+	// Shutdown starts by ending every stream, so that EventSource and
+	// WebSocket clients reconnect, instead of waiting on them.
+	srv.RegisterOnShutdown(log.Close)
+
+	srcCtx, stopSource := context.WithCancel(ctx)
+	defer stopSource()
+	srcErr := make(chan error, 1)
+	go func() { srcErr <- src.Run(srcCtx, sink) }()
+
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "tickertape: listening on %s://%s\n", scheme, displayAddr(ln.Addr()))
+	logger.Info("serving", "addr", ln.Addr().String(), "symbols", len(symbols), "rate", cfg.market.Rate,
+		"seed", cfg.market.Seed, "source", cfg.market.Source, "replay", cfg.replay)
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.tlsCert != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "grace", cfg.grace)
+	case err := <-serveErr:
+		stopSource()
+		<-srcErr
+		log.Close()
+		return fmt.Errorf("serve: %w", err)
+	case err := <-srcErr:
+		if err != nil && !errors.Is(err, feed.ErrClosed) {
+			runErr = fmt.Errorf("market source: %w", err)
+			logger.Error("market source failed; shutting down", "err", err)
+		} else {
+			// A file source that ran out: keep serving its last state.
+			logger.Info("market source ended; serving its last state")
+			select {
+			case <-ctx.Done():
+				logger.Info("shutting down", "grace", cfg.grace)
+			case err := <-serveErr:
+				log.Close()
+				return fmt.Errorf("serve: %w", err)
+			}
+		}
+		srcErr <- nil // for the receive below
+	}
+
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
+	defer cancel()
+	err = srv.Shutdown(shutCtx) // closes the listener, ends streams, drains requests
+	<-serveErr
+	if werr := hub.Wait(shutCtx); err == nil {
+		err = werr
+	}
+	stopSource()
+	<-srcErr
+	if err != nil {
+		logger.Warn("shutdown did not finish in time", "err", err)
+		err = fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return errors.Join(runErr, err)
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
