@@ -50,7 +50,7 @@ type Hub struct {
 	log  *Log
 	opts Options
 
-	open atomic.Int64  // streams admitted and not yet closed
+	open atomic.Int64   // streams admitted and not yet closed
 	wg   sync.WaitGroup // one per admitted stream, done at Close
 }
 

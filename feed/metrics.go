@@ -5,14 +5,14 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the Prometheus series every transport reports into. Make one
 // per process with NewMetrics and hand it to each handler.
 type Metrics struct {
-	Clients       *prometheus.GaugeVec     // open streams, by transport
-	EventsSent    *prometheus.CounterVec   // messages written, by transport
-	BytesSent     *prometheus.CounterVec   // bytes of messages written, by transport
-	Resets        *prometheus.CounterVec   // resets sent, by reason
-	Replay        *prometheus.CounterVec   // resume attempts, by result: hit or miss
-	Dropped       *prometheus.CounterVec   // streams the server ended, by transport and cause
-	Rejected      *prometheus.CounterVec   // requests refused by a limit, by limit
-	Batch         *prometheus.HistogramVec // events per write, by transport: the feed's health signal
+	Clients    *prometheus.GaugeVec     // open streams, by transport
+	EventsSent *prometheus.CounterVec   // messages written, by transport
+	BytesSent  *prometheus.CounterVec   // bytes of messages written, by transport
+	Resets     *prometheus.CounterVec   // resets sent, by reason
+	Replay     *prometheus.CounterVec   // resume attempts, by result: hit or miss
+	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and cause
+	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit
+	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
 }
 
 // NewMetrics makes the series and registers them with reg.
