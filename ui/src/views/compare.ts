@@ -65,7 +65,7 @@ class Side {
       this.plot = new uPlot(
         {
           width: Math.max(240, this.plotBox.clientWidth || 320),
-          height: 140,
+          height: 200,
           legend: { show: false },
           cursor: { show: false },
           scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max)] } },
@@ -76,11 +76,11 @@ class Side {
               size: 24,
               font: '10px system-ui',
               splits: () => xs.filter((i) => i % 5 === 0),
-              values: (_u, v) => v.map((i) => fmtMs(HIST_EDGES[i]).replace(' ms', 'ms')),
+              values: (_u, v) => v.map((i) => { const ms = HIST_EDGES[i]; return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`; }),
             },
             { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, size: 40, font: '10px system-ui' },
           ],
-          series: [{}, { label: 'events', stroke: getVar('--accent'), fill: getVar('--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }) }],
+          series: [{}, { label: 'events', stroke: getVar('--accent'), fill: getVar('--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } }],
         },
         [xs, xs.map(() => 0)],
         this.plotBox,
