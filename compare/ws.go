@@ -1,0 +1,178 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tickertape/feed"
+)
+
+// readLimit bounds one message from a client. Clients send nothing
+// (API.md); whatever they send is read and dropped, and anything larger
+// than this closes the connection.
+const readLimit = 4 << 10
+
+// Handler serves GET /ws: API.md's WebSocket twin of /events. It admits
+// the stream through hub (same query, same 400s and 503s, as JSON, before
+// the upgrade), refuses an Origin that is neither the request's own host
+// nor one of allowedOrigins (the server's -cors-origins: full origins such
+// as "https://app.example.com", path.Match patterns such as
+// "https://*.example.com", or "*" for any), then delivers the very
+// subscription /events would, one text message per event.
+func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
+	anyOrigin := false
+	var patterns []string
+	for _, o := range allowedOrigins {
+		if o == "*" {
+			anyOrigin = true
+			continue
+		}
+		patterns = append(patterns, o)
+	}
+	opts := hub.Options()
+	bytes := opts.Metrics.BytesSent.WithLabelValues("ws")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !anyOrigin {
+			if err := checkOrigin(r, patterns); err != nil {
+				opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
+				feed.WriteError(w, &feed.RequestError{Status: http.StatusForbidden, Message: err.Error()})
+				return
+			}
+		}
+		st, err := hub.Open(r, "ws", feed.WS)
+		if err != nil {
+			feed.WriteError(w, err)
+			return
+		}
+		defer st.Close()
+		if !isUpgrade(r) {
+			w.Header().Set("Upgrade", "websocket")
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusUpgradeRequired,
+				Message: "this endpoint speaks WebSocket; connect with a WebSocket client (or use GET /events for Server-Sent Events)"})
+			return
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+			// The origin was checked above, with the same rule and a JSON
+			// answer; Accept would only check it again.
+			InsecureSkipVerify: true,
+			// Off, so both transports do the same work per event; see the
+			// README's "SSE or WebSocket?" for what compression would change.
+			CompressionMode: websocket.CompressionDisabled,
+		})
+		if err != nil {
+			return // Accept has answered the client
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(readLimit)
+
+		// The client sends nothing, but someone must read: pongs and the
+		// close handshake arrive on the read side. A read error (the
+		// client went away) cancels the stream.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		readDone := make(chan struct{})
+		go func() {
+			defer close(readDone)
+			defer cancel()
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		}()
+
+		ww := &wsWriter{c: c, ctx: ctx, timeout: opts.WriteTimeout, bytes: bytes}
+		err = st.Run(ctx, ww)
+		if errors.Is(err, feed.ErrClosed) {
+			// Shutting down: 1001, so the client reconnects, to us or to
+			// another node.
+			c.Close(websocket.StatusGoingAway, "server shutting down")
+		}
+		c.CloseNow()
+		<-readDone
+	})
+}
+
+// isUpgrade reports whether r asks for a WebSocket upgrade.
+func isUpgrade(r *http.Request) bool {
+	return headerHas(r.Header, "Connection", "upgrade") && headerHas(r.Header, "Upgrade", "websocket")
+}
+
+func headerHas(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkOrigin allows a request with no Origin (not a browser), one from the
+// request's own host, and one that matches a pattern (as coder/websocket's
+// OriginPatterns: a pattern with "://" is matched against scheme://host,
+// one without against the host alone).
+func checkOrigin(r *http.Request, patterns []string) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return errors.New("Origin " + origin + " is not a valid origin")
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return nil
+		}
+	}
+	return errors.New("Origin " + origin + " is not allowed; the server allows its own origin and those named in -cors-origins")
+}
+
+// wsWriter is the WebSocket side of a subscription: one text message per
+// event, the batch under one deadline.
+type wsWriter struct {
+	c       *websocket.Conn
+	ctx     context.Context
+	timeout time.Duration
+	bytes   interface{ Add(float64) }
+}
+
+func (w *wsWriter) WriteBatch(msgs [][]byte) error {
+	// One deadline for the batch rather than one per message: a batch is
+	// bounded (feed's maxBatchBytes), and a timer per event would cost
+	// more than the write.
+	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
+	defer cancel()
+	n := 0
+	for _, m := range msgs {
+		if err := w.c.Write(ctx, websocket.MessageText, m); err != nil {
+			w.bytes.Add(float64(n))
+			return err
+		}
+		n += len(m)
+	}
+	w.bytes.Add(float64(n))
+	return nil
+}
+
+func (w *wsWriter) Heartbeat() error {
+	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
+	defer cancel()
+	return w.c.Ping(ctx)
+}
