@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
+	"tickertape/compare"
 	"tickertape/feed"
 	"tickertape/market"
 )
@@ -60,6 +61,7 @@ func routes(d routeDeps) (http.Handler, error) {
 	}
 
 	r.Handle("/events", api(d.hub.SSEHandler())).Methods(apiMethods(http.MethodGet)...)
+	r.Handle("/ws", api(compare.Handler(d.hub, d.corsOrigins))).Methods(apiMethods(http.MethodGet)...)
 	symbolsJSON, err := json.Marshal(d.symbols)
 	if err != nil {
 		return nil, fmt.Errorf("routes: symbols: %w", err)
