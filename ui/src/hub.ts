@@ -65,6 +65,7 @@ export class Hub {
 
   private batch: StreamEvent[] = [];
   private batchTimer: unknown = null;
+  private statsSoon = false;
   private statsTimer: unknown = null;
 
   constructor(
@@ -198,7 +199,17 @@ export class Hub {
   private onEvent(ev: StreamEvent): void {
     this.mirror(ev);
     this.batch.push(ev);
-    if (this.batchTimer === null) this.batchTimer = this.env.setTimeout(() => this.flush(), this.opts.batchMs);
+    // After a snapshot the panel need not wait for the next tick to show the new stream.
+    if (ev.name === 'snapshot') this.statsSoon = true;
+    if (this.batchTimer === null) {
+      this.batchTimer = this.env.setTimeout(() => {
+        this.flush();
+        if (this.statsSoon) {
+          this.statsSoon = false;
+          this.postStats();
+        }
+      }, this.opts.batchMs);
+    }
   }
 
   private flush(): void {

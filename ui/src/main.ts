@@ -123,6 +123,7 @@ function toggleTheme(): void {
   localStorage.setItem('tickertape-theme', theme);
   clearVarCache();
   chart.retheme();
+  watchlist.retheme();
   paintTheme();
   renderer.schedule();
 }

@@ -195,6 +195,12 @@ export class Watchlist implements View {
     });
   }
 
+  /** Redraws what depends on the theme's colours (the sparklines). */
+  retheme(): void {
+    this.sparkFirst = -1;
+    this.request();
+  }
+
   /** Set by main: asks the renderer for a frame. */
   request: () => void = () => {};
 
@@ -337,6 +343,7 @@ export class Watchlist implements View {
           rv.el.hidden = true;
           rv.sym = '';
           rv.index = -1;
+          rv.classes = rv.el.className = 'wl-row';
         }
         continue;
       }

@@ -132,9 +132,18 @@ export async function endpointExists(base, path, init) {
 }
 
 const tests = [];
+const afters = [];
+/** Registers a function to run after every test, passed or failed. */
+export function afterEach(fn) {
+  afters.push(fn);
+}
 /** Registers a test. skip: a function returning a reason (string) to skip, or null. */
 export function test(name, fn, opts = {}) {
   tests.push({ name, fn, ...opts });
+}
+
+async function runAfters() {
+  for (const fn of afters) await fn().catch((e) => console.log(`  afterEach: ${e}`));
 }
 
 export async function run() {
@@ -156,9 +165,11 @@ export async function run() {
         t.fn(),
         new Promise((_, f) => setTimeout(() => f(new Error(`test timed out after ${t.timeout ?? 90000} ms`)), t.timeout ?? 90000)),
       ]);
+      await runAfters();
       passed++;
       console.log(`PASS ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (e) {
+      await runAfters();
       failed++;
       console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n  ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n  ')}`);
     }

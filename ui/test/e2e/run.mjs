@@ -7,11 +7,25 @@
 
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
+import { afterEach, artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
 import { renderBench } from './bench.mjs';
 
 let server = await startServer();
-const browser = await launch();
+const launched = await launch();
+// Every context a test opens is closed after it, pass or fail, so a failed
+// test leaves no stream open to confuse the next one's stream counts.
+const open = new Set();
+const browser = {
+  async newContext(opts) {
+    const ctx = await launched.newContext(opts);
+    open.add(ctx);
+    ctx.on('close', () => open.delete(ctx));
+    return ctx;
+  },
+};
+afterEach(async () => {
+  for (const ctx of [...open]) await ctx.close().catch(() => {});
+});
 const VIEW = { viewport: { width: 1600, height: 1000 } };
 
 /** Visible watchlist rows in display order: [{sym, last, pct, time}]. */
@@ -132,8 +146,12 @@ test('sorting and filtering', async () => {
   await page.keyboard.press('Home');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
-  const sel = await page.textContent('.wl-row.selected .c-sym');
-  await until('the chart to show the selected symbol', async () => (await page.textContent('.chart-title')).startsWith(sel));
+  // The second row in display order is selected, and the chart shows it.
+  const second = await page.evaluate(() => window.tickertape.watchlist.order[1]);
+  await until('the second row selected and in the chart', async () => {
+    const sel = await page.textContent('.wl-row.selected:not([hidden]) .c-sym');
+    return sel === second && (await page.textContent('.chart-title')).startsWith(sel + ' ');
+  });
   await page.keyboard.press('?');
   assert(await page.isVisible('dialog.help'), '? opens the help');
   await page.keyboard.press('Escape');
@@ -333,12 +351,12 @@ test('light theme on request, and a favicon', async () => {
 });
 
 test('render benchmark at 2,000 events/s (figures printed, not asserted)', async () => {
-  const figures = await renderBench(browser, { rate: 2000, seconds: 10 });
+  const figures = await renderBench(launched, { rate: 2000, seconds: 10 });
   console.log(`  render: ${JSON.stringify(figures)}`);
   assert(figures.eventsApplied > 0, 'the board received events');
 }, { timeout: 120000 });
 
 const code = await run();
-await browser.close();
+await launched.close();
 await server.stop();
 process.exit(code);
