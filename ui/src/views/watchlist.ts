@@ -2,7 +2,7 @@
 // changed, at most once per frame. Sorting re-sorts at most once a second
 // while prices tick, so rows do not jump under the pointer.
 
-import { Cell, getVar, h, signClass } from '../dom';
+import { Cell, getVar, h, setText, signClass } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtScore, fmtTime, fmtVolume } from '../format';
 import type { Frame, View } from '../render';
 import type { Row, Store } from '../store';
@@ -302,7 +302,8 @@ export class Watchlist implements View {
       this.spacer.style.height = `${this.list.length * ROW_H}px`;
       this.grid.setAttribute('aria-rowcount', String(this.list.length + 1));
       const total = this.store.rows.size;
-      this.countEl.textContent = this.list.length === total ? `${total} symbols` : `${this.list.length} of ${total}`;
+      // A live region: written only when the words change, or screen readers repeat it.
+      setText(this.countEl, this.list.length === total ? `${total} symbols` : `${this.list.length} of ${total}`);
     }
 
     const first = Math.max(0, Math.floor(this.scrollTop / ROW_H) - 2);

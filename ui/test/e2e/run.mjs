@@ -84,8 +84,11 @@ test('the board fills from the snapshot and then updates live', async () => {
   assert(movers.length >= 10, `top movers listed: ${movers.length}`);
   await page.waitForTimeout(1500); // let the latency chart get some points
   await page.screenshot({ path: join(artifacts, 'board.png') });
-  mkdirSync(join(repoDir, 'docs'), { recursive: true });
-  copyFileSync(join(artifacts, 'board.png'), join(repoDir, 'docs', 'dashboard.png'));
+  if (process.env.UPDATE_DOCS) {
+    // UPDATE_DOCS=1 npm run test:e2e refreshes the README's picture.
+    mkdirSync(join(repoDir, 'docs'), { recursive: true });
+    copyFileSync(join(artifacts, 'board.png'), join(repoDir, 'docs', 'dashboard.png'));
+  }
   noErrors(page);
   await ctx.close();
 });
@@ -333,6 +336,35 @@ test('the chart: intervals, crosshair legend and back to live', async () => {
   assert(transition === '0s', `reduced motion keeps transitions off, got ${transition}`);
   noErrors(page);
   await ctx.close();
+});
+
+test('accessible names, and no live-region noise while prices tick', async () => {
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx, server.url + '/');
+  await boardReady(page);
+  await page.click('[role=columnheader].c-pct button'); // re-sorts every second as prices move
+  const report = await page.evaluate(async () => {
+    const live = [...document.querySelectorAll('[aria-live], [role=status], [role=alert], [role=log]')];
+    let mutations = 0;
+    const mo = new MutationObserver((ms) => (mutations += ms.length));
+    for (const el of live) mo.observe(el, { childList: true, subtree: true, characterData: true });
+    await new Promise((r) => setTimeout(r, 3000));
+    mo.disconnect();
+    const unnamed = [...document.querySelectorAll('button, input, select, [role=grid], canvas:not([aria-hidden])')].filter((el) => {
+      if (el.closest('[hidden]') || el.closest('[aria-hidden=true]')) return false;
+      const name = el.getAttribute('aria-label') || el.textContent.trim() || el.labels?.[0]?.textContent.trim() || el.getAttribute('title') || el.getAttribute('placeholder');
+      return !name && el.tagName !== 'CANVAS';
+    });
+    return {
+      liveWithTicks: live.filter((el) => el.querySelector('.wl-row, .c-last, .idx-level')).length,
+      mutations,
+      unnamed: unnamed.map((el) => el.outerHTML.slice(0, 80)),
+    };
+  });
+  assert(report.liveWithTicks === 0, 'no live region holds ticking cells');
+  assert(report.mutations === 0, `live regions changed ${report.mutations} times while prices ticked`);
+  assert(report.unnamed.length === 0, `controls without an accessible name: ${report.unnamed.join(' | ')}`);
+  noErrors(page);
 });
 
 test('light theme on request, and a favicon', async () => {
