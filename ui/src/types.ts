@@ -196,15 +196,74 @@ export interface BenchAccepted {
   job: string | number;
 }
 
-/** The data of a `progress` event on /api/jobs/ID/events. */
+/** The data of a `progress` event on /api/jobs/ID/events (compare.Progress plus the job's fields). */
 export interface Progress {
   job: string | number;
   status: 'in_progress' | 'done' | 'failed' | string;
   completion: number;
-  /** The result table on the last event: rows of cells, or an object per transport. */
+  transport?: string;
+  /** "starting", "connecting", "running" or "done". */
+  phase?: string;
+  clients?: number;
+  eventsPerSec?: number;
+  elapsedSeconds?: number;
+  /** On the last event: a BenchResult. */
   result?: unknown;
   error?: string;
 }
+
+/** One transport's figures in a bench result (compare.TransportResult). */
+export interface TransportResult {
+  transport: string;
+  clientsHeld: number;
+  marketEventsPerSec: number;
+  eventsPerSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyP999Ms: number;
+  latencyMaxMs: number;
+  bytesPerEvent: number;
+  serverCpuSecondsPerMillionEvents: number;
+  serverMemoryPerClientBytes: number;
+  serverRssPerClientBytes: number;
+  gaps: number;
+  duplicates: number;
+  resets: number;
+  errors: number;
+  firstError?: string;
+}
+
+/** A bench run's outcome (compare.Result), the result of the last progress event. */
+export interface BenchResult {
+  date: string;
+  target: string;
+  sharedProcess: boolean;
+  clients: number;
+  durationSeconds: number;
+  rate: number;
+  symbols: string;
+  transports: TransportResult[];
+}
+
+/** The rows of the bench table, in order: field, label, unit kind. */
+export const BENCH_ROWS: readonly [keyof TransportResult, string, 'int' | 'num' | 'ms' | 'bytes' | 'text'][] = [
+  ['clientsHeld', 'Clients held', 'int'],
+  ['marketEventsPerSec', 'Market events/s', 'num'],
+  ['eventsPerSec', 'Events delivered/s', 'num'],
+  ['latencyP50Ms', 'Latency p50', 'ms'],
+  ['latencyP99Ms', 'Latency p99', 'ms'],
+  ['latencyP999Ms', 'Latency p99.9', 'ms'],
+  ['latencyMaxMs', 'Latency max', 'ms'],
+  ['bytesPerEvent', 'Bytes per event', 'num'],
+  ['serverCpuSecondsPerMillionEvents', 'Server CPU s per million events', 'num'],
+  ['serverMemoryPerClientBytes', 'Server heap per client', 'bytes'],
+  ['serverRssPerClientBytes', 'Server RSS per client', 'bytes'],
+  ['gaps', 'Gaps', 'int'],
+  ['duplicates', 'Duplicates', 'int'],
+  ['resets', 'Resets', 'int'],
+  ['errors', 'Errors', 'int'],
+  ['firstError', 'First error', 'text'],
+];
 
 /** A JSON error body (4xx/5xx). */
 export interface ApiError {

@@ -4,7 +4,7 @@
 // and shows the result table at the end.
 
 import uPlot from 'uplot';
-import { Cell, getVar, h } from '../dom';
+import { Cell, getVar, h, setText } from '../dom';
 import { fmtMs, fmtRate, fmtInt } from '../format';
 import { resultTable } from './result';
 import { HIST_EDGES, histogram } from '../meters';
@@ -243,6 +243,12 @@ export class CompareView implements View {
         return;
       }
       this.setProgress(Math.max(0, Math.min(100, p.completion)));
+      if (p.status === 'in_progress' && p.phase) {
+        // The status is a live region: it says the phase, not the ticking figures.
+        const what = [p.transport === 'ws' ? 'WebSocket' : p.transport === 'sse' ? 'SSE' : p.transport, p.phase].filter(Boolean).join(' ');
+        setText(this.status, `Job ${job}: ${what}`);
+        this.barText.textContent = `${Math.round(p.completion)}%${p.clients ? ` · ${p.clients} clients` : ''}${p.eventsPerSec ? ` · ${fmtRate(p.eventsPerSec)}` : ''}`;
+      }
       if (p.status === 'done') {
         es.close();
         this.jobEs = null;
@@ -278,7 +284,7 @@ export class CompareView implements View {
     const table = h(
       'table.result',
       {},
-      h('caption', { text: 'Bench result' }),
+      h('caption', { text: t.caption ? `Bench result: ${t.caption}` : 'Bench result' }),
       h('thead', {}, h('tr', {}, ...t.head.map((c) => h('th', { scope: 'col', text: c })))),
       h('tbody', {}, ...t.rows.map((r) => h('tr', {}, ...r.map((c, i) => (i === 0 ? h('th', { scope: 'row', text: c }) : h('td.num', { text: c })))))),
     );

@@ -142,4 +142,17 @@ describe('bench result table', () => {
     expect(resultTable({ columns: ['a', 'b'], rows: [[1, 'x']] })).toEqual({ head: ['a', 'b'], rows: [['1', 'x']] });
     expect(resultTable(null)).toBeNull();
   });
+
+  it('shows a compare.Result side by side, one column per transport', () => {
+    const row = (transport: string, p50: number) => ({
+      transport, clientsHeld: 50, marketEventsPerSec: 1000, eventsPerSec: 50000, latencyP50Ms: p50, latencyP99Ms: 3, latencyP999Ms: 9, latencyMaxMs: 20,
+      bytesPerEvent: 210.4, serverCpuSecondsPerMillionEvents: 1.25, serverMemoryPerClientBytes: 20480, serverRssPerClientBytes: 40960, gaps: 0, duplicates: 0, resets: 0, errors: 0,
+    });
+    const t = resultTable({ date: '2026-11-25T19:00:00Z', target: 'this server', sharedProcess: true, clients: 50, durationSeconds: 5, rate: 1000, symbols: '', transports: [row('sse', 0.5), row('ws', 0.7)] })!;
+    expect(t.head).toEqual(['', 'SSE', 'WebSocket']);
+    expect(t.rows.find((r) => r[0] === 'Latency p50')).toEqual(['Latency p50', '0.50 ms', '0.70 ms']);
+    expect(t.rows.find((r) => r[0] === 'Server heap per client')).toEqual(['Server heap per client', '20.5 kB', '20.5 kB']);
+    expect(t.rows.some((r) => r[0] === 'First error')).toBe(false);
+    expect(t.caption).toContain('50 clients per transport for 5 s');
+  });
 });
