@@ -65,6 +65,9 @@ func (h *histogram) quantile(q float64) float64 {
 	}
 	target := uint64(math.Ceil(q * float64(h.n)))
 	target = max(target, 1)
+	if target >= h.n {
+		return float64(h.max)
+	}
 	var sum uint64
 	for i, c := range h.counts {
 		sum += c

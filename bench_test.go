@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tickertape/compare"
+)
+
+func checkBenchJSON(t *testing.T, out []byte, clients int) {
+	t.Helper()
+	var res compare.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("-json output does not parse: %v\n%s", err, out)
+	}
+	if len(res.Transports) != 2 {
+		t.Fatalf("%d transports in %s", len(res.Transports), out)
+	}
+	for _, tr := range res.Transports {
+		if tr.ClientsHeld != clients || tr.EventsPerSec <= 0 || tr.LatencyP50Ms <= 0 || tr.Gaps != 0 || tr.Duplicates != 0 {
+			t.Errorf("%s: %+v; want %d clients held, events, positive latency, no gaps or duplicates", tr.Transport, tr, clients)
+		}
+		if tr.EventsPerSec > float64(clients)*tr.MarketEventsPerSec*1.25 {
+			t.Errorf("%s: delivered %v/s > %d clients × %v published/s", tr.Transport, tr.EventsPerSec, clients, tr.MarketEventsPerSec)
+		}
+	}
+}
+
+// TestBenchURL: `tickertape bench -url … -json` against a running server.
+func TestBenchURL(t *testing.T) {
+	t.Parallel()
+	s, err := compare.StartServer(compare.ServerConfig{Rate: 200, Symbols: "8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = run(ctx, []string{"bench", "-url", s.URL, "-clients", "2", "-duration", "1s", "-json"},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.Bytes())
+	}
+	checkBenchJSON(t, stdout.Bytes(), 2)
+	if !strings.Contains(stderr.String(), "bench ws:") {
+		t.Errorf("no progress lines on stderr: %q", stderr.String())
+	}
+}
+
+// TestBenchChild: with no -url, the bench starts this binary as its
+// server, as `go run . bench` does.
+func TestBenchChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "tickertape")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "bench", "-clients", "3", "-duration", "1s", "-rate", "300", "-symbols", "10", "-json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.Bytes())
+	}
+	checkBenchJSON(t, out, 3)
+
+	// And the table, for people.
+	out, err = exec.CommandContext(ctx, bin, "bench", "-clients", "2", "-duration", "500ms", "-rate", "100", "-symbols", "5").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"clients held", "2/2", "latency p99.9 (ms)", "server CPU s / million events"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-transports", "sse,carrier-pigeon"},
+		{"-clients", "0"},
+		{"-duration", "1ms"},
+		{"-url", "https://example.com"},
+		{"-rate", "-5"},
+		{"extra"},
+	} {
+		var stderr bytes.Buffer
+		if err := run(context.Background(), append([]string{"bench"}, args...), func(string) string { return "" }, &stderr, &stderr); err == nil {
+			t.Errorf("bench %v: no error", args)
+		}
+	}
+}
