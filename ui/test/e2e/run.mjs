@@ -6,6 +6,7 @@
 //   E2E_ONLY=restart npm run test:e2e   the tests whose name contains "restart"
 
 import { copyFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { afterEach, artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
 import { renderBench } from './bench.mjs';
@@ -344,6 +345,49 @@ test('the chart: intervals, crosshair legend and back to live', async () => {
   noErrors(page);
   await ctx.close();
 });
+
+/** A reverse proxy on loopback that holds /events back and lets it out in lumps every holdMs, as a buffering proxy does. */
+function bufferingProxy(target, holdMs) {
+  return new Promise((ready) => {
+    const srv = http.createServer((req, res) => {
+      const up = http.request(target + req.url, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (upRes) => {
+        res.writeHead(upRes.statusCode, upRes.headers);
+        if (!req.url.startsWith('/events')) return upRes.pipe(res);
+        let held = [];
+        const timer = setInterval(() => {
+          if (held.length) res.write(Buffer.concat(held));
+          held = [];
+        }, holdMs);
+        upRes.on('data', (c) => held.push(c));
+        upRes.on('end', () => (clearInterval(timer), res.end(Buffer.concat(held))));
+        res.on('close', () => (clearInterval(timer), up.destroy()));
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    srv.listen(0, '127.0.0.1', () => ready({ url: `http://127.0.0.1:${srv.address().port}`, close: () => (srv.closeAllConnections(), srv.close()) }));
+  });
+}
+
+test('a warning when the stream looks buffered by a proxy', async () => {
+  const proxy = await bufferingProxy(server.url, 2500);
+  try {
+    const ctx = await browser.newContext(VIEW);
+    const page = await openPage(ctx, proxy.url + '/?shared=0');
+    await boardReady(page);
+    await until('the buffering warning', async () => /buffered/.test((await page.textContent('.connection .warn')) ?? ''), 30000);
+    assert(await page.isVisible('.connection .warn'), 'the warning is visible');
+    noErrors(page);
+    // And none on a direct stream.
+    const direct = await openPage(ctx, server.url + '/?shared=0');
+    await boardReady(direct);
+    await direct.waitForTimeout(5000);
+    assert(!(await direct.isVisible('.connection .warn')), `no warning on a direct stream: ${await direct.textContent('.connection .warn')}`);
+    await ctx.close();
+  } finally {
+    proxy.close();
+  }
+}, { timeout: 60000 });
 
 test('accessible names, and no live-region noise while prices tick', async () => {
   const ctx = await browser.newContext(VIEW);
