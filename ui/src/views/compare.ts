@@ -51,6 +51,7 @@ class Side {
         h('dt', { text: 'Reconnects' }),
         this.reconnects.el,
       ),
+      h('p.muted.small', { text: 'Delivery latency histogram: arrival time in this tab minus the event\'s ts, last 4,096 events.' }),
       this.plotBox,
     );
   }
@@ -80,7 +81,7 @@ class Side {
             },
             { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, size: 40, font: '10px system-ui' },
           ],
-          series: [{}, { label: 'events', stroke: getVar('--accent'), fill: getVar('--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } }],
+          series: [{}, { label: 'events', stroke: getVar(this.transport === 'ws' ? '--warn' : '--accent'), fill: getVar(this.transport === 'ws' ? '--warn-a' : '--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } }],
         },
         [xs, xs.map(() => 0)],
         this.plotBox,
