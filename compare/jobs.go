@@ -1,0 +1,383 @@
+package compare
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Bounds on a bench run started over HTTP, so that no request can cost
+// the server more than a minute or two of one process's work.
+const (
+	MaxJobClients  = 1000
+	MaxJobDuration = 60 * time.Second
+	MaxJobRate     = 50000
+	keptJobs       = 8 // finished jobs whose events can still be read
+)
+
+// JobsOptions configure [NewJobs].
+type JobsOptions struct {
+	// Done ends every job and job stream when closed: the server is
+	// shutting down (the live log's Done).
+	Done <-chan struct{}
+	// Symbols is the bench server's -symbols; "" is "50".
+	Symbols string
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+// Jobs runs bench jobs started from the dashboard, one at a time:
+//
+//   - POST /api/bench {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}
+//     (every field optional; duration a Go duration or a number of seconds)
+//     answers 202 {"job":"ID"}; 409 while a run is going; 400 naming each
+//     bad field (clients 1…1000, duration 1s…60s, rate 1…50000 quotes/s,
+//     transports of sse, ws).
+//   - GET /api/jobs/ID/events streams the run as progress events (SSE, ids
+//     from 1, Last-Event-ID resumes): {"job","status":"in_progress",
+//     "completion",…}, the last one "done" with "result" (a [Result]) or
+//     "failed" with "error". Once that was read, a reconnect gets 204, which
+//     tells EventSource to stop. An unknown job is a JSON 404.
+//
+// A run benches a fresh in-process server ([StartServer]) with the rate
+// asked for, not the live market, so viewers see no change; its clients
+// share this process, so its CPU and memory figures include them
+// (sharedProcess in the result).
+type Jobs struct {
+	// Set at construction, then read-only.
+	opts   JobsOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wg sync.WaitGroup // one per running job
+
+	// Guarded by mu.
+	mu      sync.Mutex
+	jobs    map[string]*job
+	order   []string // job ids, oldest first
+	running string   // the running job's id, or ""
+	next    int
+}
+
+// NewJobs returns a job runner. Close it to stop a running job.
+func NewJobs(opts JobsOptions) *Jobs {
+	if opts.Symbols == "" {
+		opts.Symbols = "50"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Jobs{opts: opts, ctx: ctx, cancel: cancel, jobs: map[string]*job{}}
+}
+
+// Close stops the running job, if any, and waits for it.
+func (j *Jobs) Close() {
+	j.cancel()
+	j.wg.Wait()
+}
+
+// job is one run's progress events, kept as encoded SSE frames.
+type job struct {
+	id string
+
+	// Guarded by mu.
+	mu     sync.Mutex
+	frames [][]byte      // event i has id i+1
+	ended  bool          // the last frame (done or failed) is in
+	wake   chan struct{} // closed and replaced on each append
+}
+
+// progressEvent is the data of a progress event.
+type progressEvent struct {
+	Job        string  `json:"job"`
+	Status     string  `json:"status"` // in_progress, done, failed
+	Completion float64 `json:"completion"`
+	Transport  string  `json:"transport,omitempty"`
+	Phase      string  `json:"phase,omitempty"`
+	Clients    int     `json:"clients"`
+	// EventsPerSec and ElapsedSeconds are those of the running transport.
+	EventsPerSec   float64 `json:"eventsPerSec"`
+	ElapsedSeconds float64 `json:"elapsedSeconds"`
+	Result         *Result `json:"result,omitempty"`
+	Error          string  `json:"error,omitempty"`
+}
+
+func (jb *job) add(p progressEvent) {
+	data, _ := json.Marshal(p)
+	jb.mu.Lock()
+	defer jb.mu.Unlock()
+	id := len(jb.frames) + 1
+	f := make([]byte, 0, len(data)+40)
+	f = append(f, "id: "...)
+	f = strconv.AppendInt(f, int64(id), 10)
+	f = append(f, "\nevent: progress\ndata: "...)
+	f = append(f, data...) // json.Marshal writes no line breaks
+	f = append(f, "\n\n"...)
+	jb.frames = append(jb.frames, f)
+	if p.Status != "in_progress" {
+		jb.ended = true
+	}
+	close(jb.wake)
+	jb.wake = make(chan struct{})
+}
+
+// since returns the frames after the n-th, whether the job has ended, and
+// a channel closed when more come.
+func (jb *job) since(n int) ([][]byte, bool, <-chan struct{}) {
+	jb.mu.Lock()
+	defer jb.mu.Unlock()
+	if n > len(jb.frames) {
+		n = len(jb.frames)
+	}
+	return jb.frames[n:], jb.ended, jb.wake
+}
+
+// benchRequest is POST /api/bench's body.
+type benchRequest struct {
+	Clients    *int            `json:"clients"`
+	Duration   json.RawMessage `json:"duration"`
+	Rate       *float64        `json:"rate"`
+	Transports []string        `json:"transports"`
+}
+
+// jobError is a JSON error body naming the bad fields.
+type jobError struct {
+	Error  string   `json:"error"`
+	Fields []string `json:"fields,omitempty"`
+	Job    string   `json:"job,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// parseBenchRequest reads and bounds a request; every bad field is named.
+func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
+	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: Transports}
+	rate := 1000.0
+	var req benchRequest
+	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, 0, &jobError{Error: "the body is not a bench request: " + err.Error() +
+			`; send {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
+	}
+	var msgs, fields []string
+	bad := func(field, msg string) {
+		fields = append(fields, field)
+		msgs = append(msgs, msg)
+	}
+	if req.Clients != nil {
+		if cfg.Clients = *req.Clients; cfg.Clients < 1 || cfg.Clients > MaxJobClients {
+			bad("clients", fmt.Sprintf("clients %d is out of range; use 1 to %d per transport", cfg.Clients, MaxJobClients))
+		}
+	}
+	if len(req.Duration) > 0 && string(req.Duration) != "null" {
+		var s string
+		var secs float64
+		var err error
+		if json.Unmarshal(req.Duration, &s) == nil {
+			cfg.Duration, err = time.ParseDuration(s)
+		} else if err = json.Unmarshal(req.Duration, &secs); err == nil {
+			cfg.Duration = time.Duration(secs * float64(time.Second))
+		}
+		switch {
+		case err != nil:
+			bad("duration", fmt.Sprintf("duration %s is not a duration; use one like \"10s\" or a number of seconds", req.Duration))
+		case cfg.Duration < time.Second || cfg.Duration > MaxJobDuration:
+			bad("duration", fmt.Sprintf("duration %s is out of range; use 1s to %s", cfg.Duration, MaxJobDuration))
+		}
+	}
+	if req.Rate != nil {
+		if rate = *req.Rate; !(rate >= 1 && rate <= MaxJobRate) {
+			bad("rate", fmt.Sprintf("rate %v is out of range; use 1 to %d quote events per second", rate, MaxJobRate))
+		}
+	}
+	if req.Transports != nil {
+		cfg.Transports = nil
+		for _, t := range req.Transports {
+			if !slices.Contains(Transports, t) {
+				bad("transports", fmt.Sprintf("transports names %q, which is unknown; use sse, ws", t))
+				break
+			}
+			if !slices.Contains(cfg.Transports, t) {
+				cfg.Transports = append(cfg.Transports, t)
+			}
+		}
+		if len(req.Transports) == 0 {
+			bad("transports", "transports is empty; name sse, ws or both")
+		}
+	}
+	if len(msgs) > 0 {
+		return cfg, 0, &jobError{Error: strings.Join(msgs, "; "), Fields: fields}
+	}
+	return cfg, rate, nil
+}
+
+// StartHandler serves POST /api/bench.
+func (j *Jobs) StartHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg, rate, jerr := parseBenchRequest(r.Body)
+		if jerr != nil {
+			writeJSON(w, http.StatusBadRequest, jerr)
+			return
+		}
+		j.mu.Lock()
+		if j.running != "" {
+			id := j.running
+			j.mu.Unlock()
+			writeJSON(w, http.StatusConflict, jobError{Error: "a bench run is in progress; follow it or try again when it ends", Job: id})
+			return
+		}
+		if j.ctx.Err() != nil || isClosed(j.opts.Done) {
+			j.mu.Unlock()
+			writeJSON(w, http.StatusServiceUnavailable, jobError{Error: "the server is shutting down"})
+			return
+		}
+		j.next++
+		jb := &job{id: strconv.Itoa(j.next), wake: make(chan struct{})}
+		j.jobs[jb.id] = jb
+		j.order = append(j.order, jb.id)
+		if len(j.order) > keptJobs {
+			delete(j.jobs, j.order[0])
+			j.order = j.order[1:]
+		}
+		j.running = jb.id
+		j.wg.Add(1)
+		j.mu.Unlock()
+
+		cfg.Rate, cfg.Symbols = rate, j.opts.Symbols
+		cfg.Describe = "a fresh in-process server per transport (rate " + strconv.FormatFloat(rate, 'g', -1, 64) +
+			", symbols " + j.opts.Symbols + ")"
+		cfg.Start = InProcess(ServerConfig{Rate: rate, Symbols: j.opts.Symbols, Seed: 1, MaxStreams: MaxJobClients + 10})
+		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Phase: "queued"})
+		go j.run(jb, cfg)
+		w.Header().Set("Location", "/api/jobs/"+jb.id+"/events")
+		writeJSON(w, http.StatusAccepted, map[string]string{"job": jb.id})
+	})
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// run is a job's goroutine.
+func (j *Jobs) run(jb *job, cfg Config) {
+	defer j.wg.Done()
+	defer func() {
+		j.mu.Lock()
+		j.running = ""
+		j.mu.Unlock()
+	}()
+	ctx, cancel := context.WithCancel(j.ctx)
+	defer cancel()
+	if j.opts.Done != nil {
+		watch := make(chan struct{})
+		defer close(watch)
+		go func() {
+			select {
+			case <-j.opts.Done:
+				cancel()
+			case <-watch:
+			}
+		}()
+	}
+	var last float64
+	cfg.Progress = func(p Progress) {
+		if p.Phase == "done" && p.Transport == "" {
+			return // the job's own done, with the result, follows
+		}
+		last = max(last, p.Completion)
+		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Completion: round(last), Transport: p.Transport,
+			Phase: p.Phase, Clients: p.Clients, EventsPerSec: round(p.EventsPerSec), ElapsedSeconds: round(p.Elapsed)})
+	}
+	start := time.Now()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		j.opts.Logger.Warn("bench job failed", "job", jb.id, "err", err)
+		jb.add(progressEvent{Job: jb.id, Status: "failed", Completion: round(last), Error: err.Error()})
+		return
+	}
+	j.opts.Logger.Info("bench job done", "job", jb.id, "took", time.Since(start).Round(time.Millisecond))
+	jb.add(progressEvent{Job: jb.id, Status: "done", Completion: 100, Result: res})
+}
+
+// EventsHandler serves GET /api/jobs/{id}/events.
+func (j *Jobs) EventsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/jobs/"), "/events")
+		j.mu.Lock()
+		jb := j.jobs[id]
+		j.mu.Unlock()
+		if jb == nil {
+			writeJSON(w, http.StatusNotFound, jobError{Error: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
+			return
+		}
+		lastID := r.Header.Get("Last-Event-ID")
+		if lastID == "" {
+			lastID = r.URL.Query().Get("lastEventId")
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(lastID))
+		n = max(n, 0)
+		if frames, ended, _ := jb.since(n); ended && len(frames) == 0 {
+			// Everything was read: 204 tells EventSource not to reconnect.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		write := func(b []byte) bool {
+			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := w.Write(b); err != nil {
+				return false
+			}
+			return rc.Flush() == nil
+		}
+		if !write([]byte("retry: 1000\n\n")) {
+			return
+		}
+		for {
+			frames, ended, wake := jb.since(n)
+			for _, f := range frames {
+				if !write(f) {
+					return
+				}
+			}
+			n += len(frames)
+			if ended {
+				return
+			}
+			select {
+			case <-wake:
+			case <-r.Context().Done():
+				return
+			case <-j.opts.Done:
+				return
+			}
+		}
+	})
+}

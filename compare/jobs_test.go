@@ -1,0 +1,176 @@
+package compare
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tickertape/feed"
+)
+
+func jobsServer(t *testing.T) (*Jobs, *httptest.Server) {
+	t.Helper()
+	done := make(chan struct{})
+	jobs := NewJobs(JobsOptions{Done: done, Symbols: "8", Logger: discard()})
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/bench", jobs.StartHandler())
+	mux.Handle("GET /api/jobs/{id}/events", jobs.EventsHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(done)
+		jobs.Close()
+		srv.Close()
+	})
+	return jobs, srv
+}
+
+func post(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url+"/api/bench", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("POST %s: %s, body not JSON: %v", body, resp.Status, err)
+	}
+	return resp.StatusCode, m
+}
+
+// TestJobs: a run started over HTTP streams progress events in order,
+// ending with done and a result; a second start meanwhile gets 409.
+func TestJobs(t *testing.T) {
+	t.Parallel()
+	_, srv := jobsServer(t)
+	code, m := post(t, srv.URL, `{"clients":2,"duration":"1s","rate":200,"transports":["sse","ws"]}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v; want 202", code, m)
+	}
+	job, _ := m["job"].(string)
+	if job == "" {
+		t.Fatalf("POST: %v; want a job id", m)
+	}
+	if code, m := post(t, srv.URL, `{"clients":1,"duration":"1s"}`); code != http.StatusConflict || m["job"] != job {
+		t.Errorf("second POST while running: %d %v; want 409 naming job %s", code, m, job)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/jobs/"+job+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("GET events: %s %s", resp.Status, ct)
+	}
+	r := feed.NewReader(resp.Body)
+	var last progressEvent
+	lastID, lastCompletion := 0, -1.0
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name != "progress" {
+			t.Fatalf("event %q; want progress", e.Name)
+		}
+		id, err := strconv.Atoi(e.ID)
+		if err != nil || id != lastID+1 {
+			t.Fatalf("event id %q after %d; want %d", e.ID, lastID, lastID+1)
+		}
+		lastID = id
+		var p progressEvent
+		if err := json.Unmarshal([]byte(e.Data), &p); err != nil {
+			t.Fatalf("progress data %s: %v", e.Data, err)
+		}
+		if p.Job != job || p.Completion < lastCompletion || p.Completion > 100 {
+			t.Fatalf("progress %s after completion %v", e.Data, lastCompletion)
+		}
+		if last.Status != "" && last.Status != "in_progress" {
+			t.Fatalf("an event after %s: %s", last.Status, e.Data)
+		}
+		lastCompletion, last = p.Completion, p
+	}
+	if last.Status != "done" || last.Completion != 100 || last.Result == nil {
+		t.Fatalf("last progress %+v; want done at 100 with a result", last)
+	}
+	if n := len(last.Result.Transports); n != 2 || last.Result.Transports[0].ClientsHeld != 2 || last.Result.Transports[1].EventsPerSec <= 0 {
+		t.Errorf("result %+v", last.Result)
+	}
+	if lastID < 4 {
+		t.Errorf("only %d progress events", lastID)
+	}
+
+	// Read to the end: a reconnect is told to stop (204); from the start,
+	// it gets the whole run again.
+	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID))
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusNoContent {
+		t.Errorf("reconnect after the end: %s; want 204", resp2.Status)
+	}
+	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID-1))
+	resp3, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := feed.NewReader(resp3.Body).Next()
+	resp3.Body.Close()
+	if err != nil || e.ID != strconv.Itoa(lastID) || !strings.Contains(e.Data, `"status":"done"`) {
+		t.Errorf("resume from %d: %+v %v; want the done event", lastID-1, e, err)
+	}
+
+	// The run is over: a new one may start.
+	if code, m := post(t, srv.URL, `{"clients":1,"duration":1,"transports":["ws"]}`); code != http.StatusAccepted {
+		t.Errorf("POST after the run: %d %v; want 202", code, m)
+	}
+}
+
+func TestJobsBadRequests(t *testing.T) {
+	t.Parallel()
+	_, srv := jobsServer(t)
+	for body, field := range map[string]string{
+		`{"clients":1000000}`:            "clients",
+		`{"clients":0}`:                  "clients",
+		`{"duration":"forever"}`:         "duration",
+		`{"duration":"1h"}`:              "duration",
+		`{"duration":0.5}`:               "duration",
+		`{"rate":1e9}`:                   "rate",
+		`{"rate":0}`:                     "rate",
+		`{"transports":["sse","smoke"]}`: "transports",
+		`{"transports":[]}`:              "transports",
+		`{"clients":5,"colour":"red"}`:   "colour",
+		`{"clients":"many"}`:             "clients",
+		`not json`:                       "",
+	} {
+		code, m := post(t, srv.URL, body)
+		msg, _ := m["error"].(string)
+		if code != http.StatusBadRequest || !strings.Contains(msg, field) {
+			t.Errorf("POST %s: %d %v; want 400 naming %q", body, code, m, field)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/api/jobs/42/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), `"error"`) {
+		t.Errorf("unknown job: %s %s; want a JSON 404", resp.Status, b)
+	}
+}
