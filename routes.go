@@ -70,6 +70,10 @@ func routes(d routeDeps) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
+	// Bench runs from the dashboard; they end when the server shuts down.
+	jobs := compare.NewJobs(compare.JobsOptions{Done: d.hub.Log().Done(), Logger: d.logger})
+	r.Handle("/api/bench", api(jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
+	r.Handle("/api/jobs/{id}/events", api(jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
