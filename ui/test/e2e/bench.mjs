@@ -66,6 +66,16 @@ export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
       if (e.ph !== 'X' || `${e.pid}:${e.tid}` !== busiest || !e.dur) continue;
       names.set(e.name, (names.get(e.name) ?? 0) + e.dur / 1000);
     }
+    // What the longest task did: its direct children by name.
+    const longest = tasks.filter((t) => `${t.pid}:${t.tid}` === busiest).sort((x, y) => y.dur - x.dur)[0];
+    const inLongest = new Map();
+    if (longest) {
+      for (const e of trace) {
+        if (e.ph !== 'X' || `${e.pid}:${e.tid}` !== busiest || e === longest || e.ts < longest.ts || e.ts + (e.dur ?? 0) > longest.ts + longest.dur) continue;
+        inLongest.set(e.name, (inLongest.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);
+      }
+    }
+    const longestBreakdown = Object.fromEntries([...inLongest.entries()].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => [k, +v.toFixed(1)]));
     const breakdown = Object.fromEntries([...names.entries()].sort((x, y) => y[1] - x[1]).slice(0, 14).map(([k, v]) => [k, Math.round(v)]));
     return {
       rate,
@@ -82,7 +92,7 @@ export async function renderBench(browser, { rate = 2000, seconds = 10 } = {}) {
       longTasksOver50ms: long.length,
       longTaskMaxMs: long.length ? Math.round(Math.max(...long)) : 0,
       heapMB: +(m1.JSHeapUsedSize / 1e6).toFixed(1),
-      ...(process.env.BREAKDOWN ? { breakdownMs: breakdown } : {}),
+      ...(process.env.BREAKDOWN ? { breakdownMs: breakdown, longestTaskBreakdownMs: longestBreakdown } : {}),
     };
   } finally {
     await ctx.close();
