@@ -3,7 +3,7 @@
 // and runs tests one after another with a closing "N passed, N failed" line.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -74,7 +74,11 @@ export function startServer({ port = 0, args = [] } = {}) {
 const LAUNCH_ARGS = ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 
 export async function launch() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: LAUNCH_ARGS });
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`no browser at ${executablePath}: install Debian's (apt-get install -y chromium) or set CHROMIUM; these tests download none`);
+  }
+  return chromium.launch({ executablePath, args: LAUNCH_ARGS });
 }
 
 /** Opens a page that records console errors and page errors. */

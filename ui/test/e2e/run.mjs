@@ -11,8 +11,16 @@ import { join } from 'node:path';
 import { afterEach, artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
 import { renderBench } from './bench.mjs';
 
-let server = await startServer();
-const launched = await launch();
+let server;
+let launched;
+try {
+  server = await startServer();
+  launched = await launch();
+} catch (e) {
+  console.log(`FAIL setup: ${e.message}\n\n0 passed, 1 failed`);
+  await server?.stop();
+  process.exit(1);
+}
 // Every context a test opens is closed after it, pass or fail, so a failed
 // test leaves no stream open to confuse the next one's stream counts.
 const open = new Set();
