@@ -92,10 +92,11 @@ type Result struct {
 //     frame headers, payload) over the whole turn ÷ events read.
 //   - serverCpuSecondsPerMillionEvents: process_cpu_seconds_total growth in
 //     the measured time ÷ millions of events the clients received.
-//   - serverMemoryPerClientBytes: growth of go_memstats_heap_inuse_bytes +
-//     go_memstats_stack_inuse_bytes from before the clients to the end ÷
-//     clientsHeld; serverRssPerClientBytes the same of
-//     process_resident_memory_bytes.
+//   - serverMemoryPerClientBytes: growth of the server's live heap (estimated
+//     as go_memstats_next_gc_bytes × 100 / (100 + go_gc_gogc_percent)) from
+//     before the clients connected to the end ÷ clientsHeld;
+//     serverRssPerClientBytes the same of process_resident_memory_bytes.
+//     Both are rough (GC timing): trust them at hundreds of clients.
 //   - gaps: ids missing between consecutive market events; duplicates: ids
 //     not above the last; resets: reset events (a client that was lapped).
 //   - errors: clients that failed to connect or were cut; firstError is one.
@@ -309,7 +310,7 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 	if delivered > 0 {
 		out.ServerCPUPerMillionEvents = round((m2.cpu - m1.cpu) / (delivered / 1e6))
 	}
-	out.ServerMemoryPerClientBytes = math.Round((m2.heap - m0.heap) / float64(held))
+	out.ServerMemoryPerClientBytes = math.Round((m2.live() - m0.live()) / float64(held))
 	out.ServerRSSPerClientBytes = math.Round((m2.rss - m0.rss) / float64(held))
 	report(Progress{Phase: "done", Clients: held, Elapsed: cfg.Duration.Seconds()})
 	return out, tgt.Shared, nil
@@ -347,7 +348,18 @@ func countConnected(cs []*client) int {
 
 // serverMetrics are the figures read off a server's /metrics.
 type serverMetrics struct {
-	cpu, rss, heap, published float64
+	cpu, rss, published, nextGC, gogc float64
+}
+
+// live estimates the live heap at the last GC from the next GC's goal,
+// which the runtime sets to about live × (1 + GOGC/100): unlike the heap
+// in use, it does not swing with the garbage made since.
+func (m serverMetrics) live() float64 {
+	g := m.gogc
+	if g <= 0 {
+		g = 100
+	}
+	return m.nextGC * 100 / (100 + g)
 }
 
 func scrape(ctx context.Context, base string) (serverMetrics, error) {
@@ -384,15 +396,12 @@ func scrape(ctx context.Context, base string) (serverMetrics, error) {
 			dst = &m.cpu
 		case "process_resident_memory_bytes":
 			dst = &m.rss
-		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
-			v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-			if err == nil {
-				m.heap += v
-				found++
-			}
-			continue
 		case "tickertape_events_published_total":
 			dst = &m.published
+		case "go_memstats_next_gc_bytes":
+			dst = &m.nextGC
+		case "go_gc_gogc_percent":
+			dst = &m.gogc
 		default:
 			continue
 		}
@@ -405,7 +414,7 @@ func scrape(ctx context.Context, base string) (serverMetrics, error) {
 		return m, fmt.Errorf("reading the server's metrics: %w", err)
 	}
 	if found < 5 {
-		return m, errors.New("the server's /metrics lacks process_cpu_seconds_total, process_resident_memory_bytes, go_memstats_heap_inuse_bytes, go_memstats_stack_inuse_bytes or tickertape_events_published_total")
+		return m, errors.New("the server's /metrics lacks process_cpu_seconds_total, process_resident_memory_bytes, go_memstats_next_gc_bytes, go_gc_gogc_percent or tickertape_events_published_total")
 	}
 	return m, nil
 }
@@ -445,7 +454,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("latency max (ms)", func(t TransportResult) string { return f(t.LatencyMaxMs, 2) })
 	row("bytes on the wire / event", func(t TransportResult) string { return f(t.BytesPerEvent, 1) })
 	row("server CPU s / million events", func(t TransportResult) string { return f(t.ServerCPUPerMillionEvents, 2) })
-	row("server heap+stack / client (KiB)", func(t TransportResult) string { return f(t.ServerMemoryPerClientBytes/1024, 1) })
+	row("server live heap / client (KiB)", func(t TransportResult) string { return f(t.ServerMemoryPerClientBytes/1024, 1) })
 	row("server RSS / client (KiB)", func(t TransportResult) string { return f(t.ServerRSSPerClientBytes/1024, 1) })
 	row("gaps / duplicates / resets", func(t TransportResult) string {
 		return fmt.Sprintf("%d/%d/%d", t.Gaps, t.Duplicates, t.Resets)

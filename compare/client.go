@@ -133,9 +133,13 @@ func (cl *client) runWS(ctx context.Context, base *url.URL, ready func()) error 
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(64 << 20) // a snapshot of a large universe
+	// Reads take a context with no Done channel, which spares a timer per
+	// message; the end of ctx closes the connection instead.
+	stop := context.AfterFunc(ctx, func() { c.CloseNow() })
+	defer stop()
 	var buf bytes.Buffer
 	for {
-		_, r, err := c.Reader(ctx)
+		_, r, err := c.Reader(context.Background())
 		if err == nil {
 			buf.Reset()
 			_, err = buf.ReadFrom(r)

@@ -103,10 +103,10 @@ type progressEvent struct {
 	Completion float64 `json:"completion"`
 	Transport  string  `json:"transport,omitempty"`
 	Phase      string  `json:"phase,omitempty"`
-	Clients    int     `json:"clients"`
+	Clients    int     `json:"clients,omitempty"`
 	// EventsPerSec and ElapsedSeconds are those of the running transport.
-	EventsPerSec   float64 `json:"eventsPerSec"`
-	ElapsedSeconds float64 `json:"elapsedSeconds"`
+	EventsPerSec   float64 `json:"eventsPerSec,omitempty"`
+	ElapsedSeconds float64 `json:"elapsedSeconds,omitempty"`
 	Result         *Result `json:"result,omitempty"`
 	Error          string  `json:"error,omitempty"`
 }

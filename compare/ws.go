@@ -58,7 +58,8 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 				Message: "this endpoint speaks WebSocket; connect with a WebSocket client (or use GET /events for Server-Sent Events)"})
 			return
 		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		cw := &corkWriter{ResponseWriter: w, timeout: opts.WriteTimeout}
+		c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 			// The origin was checked above, with the same rule and a JSON
 			// answer; Accept would only check it again.
 			InsecureSkipVerify: true,
@@ -88,7 +89,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			}
 		}()
 
-		ww := &wsWriter{c: c, ctx: ctx, timeout: opts.WriteTimeout, bytes: bytes}
+		ww := &wsWriter{c: c, conn: cw.conn, ctx: ctx, timeout: opts.WriteTimeout, bytes: bytes}
 		err = st.Run(ctx, ww)
 		if errors.Is(err, feed.ErrClosed) {
 			// Shutting down: 1001, so the client reconnects, to us or to
@@ -145,27 +146,32 @@ func checkOrigin(r *http.Request, patterns []string) error {
 }
 
 // wsWriter is the WebSocket side of a subscription: one text message per
-// event, the batch under one deadline.
+// event, the batch corked into one write under one deadline.
 type wsWriter struct {
 	c       *websocket.Conn
+	conn    *corkConn
 	ctx     context.Context
 	timeout time.Duration
 	bytes   interface{ Add(float64) }
 }
 
 func (w *wsWriter) WriteBatch(msgs [][]byte) error {
-	// One deadline for the batch rather than one per message: a batch is
-	// bounded (feed's maxBatchBytes), and a timer per event would cost
-	// more than the write.
-	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
-	defer cancel()
+	// Corked, the messages only frame into memory; the socket sees one
+	// write, under one deadline, as the SSE batch does. No context timer
+	// per message: framing into memory does not block, and a control
+	// frame that holds the write lock is itself under a deadline.
+	deadline := time.Now().Add(w.timeout)
+	w.conn.cork()
 	n := 0
 	for _, m := range msgs {
-		if err := w.c.Write(ctx, websocket.MessageText, m); err != nil {
-			w.bytes.Add(float64(n))
+		if err := w.c.Write(context.Background(), websocket.MessageText, m); err != nil {
+			w.conn.uncork(deadline)
 			return err
 		}
 		n += len(m)
+	}
+	if err := w.conn.uncork(deadline); err != nil {
+		return err
 	}
 	w.bytes.Add(float64(n))
 	return nil
