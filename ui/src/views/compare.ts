@@ -284,11 +284,11 @@ export class CompareView implements View {
     }
     const table = h(
       'table.result',
-      {},
-      h('caption', { text: t.caption ? `Bench result: ${t.caption}` : 'Bench result' }),
+      { 'aria-describedby': 'bench-caption' },
+      h('caption', { text: 'Bench result' }),
       h('thead', {}, h('tr', {}, ...t.head.map((c) => h('th', { scope: 'col', text: c })))),
       h('tbody', {}, ...t.rows.map((r) => h('tr', {}, ...r.map((c, i) => (i === 0 ? h('th', { scope: 'row', text: c }) : h('td.num', { text: c })))))),
     );
-    this.table.replaceChildren(table);
+    this.table.replaceChildren(h('p.muted.small', { id: 'bench-caption', text: t.caption ?? '' }), table);
   }
 }
