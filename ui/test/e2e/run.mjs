@@ -222,6 +222,7 @@ test('two tabs share one server stream', async () => {
   });
   await until('panel says shared by 2 tabs', async () => (await b.textContent('.connection')).includes('shared by 2 tabs'));
   await a.close();
+  await until('the worker to notice the tab is gone', async () => (await b.textContent('.connection')).includes('shared by 1 tab'));
   await until('the other tab still live', async () => {
     const before = await rows(b);
     await b.waitForTimeout(1500);
