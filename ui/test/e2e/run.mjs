@@ -419,6 +419,25 @@ test('a warning when the stream looks buffered by a proxy', async () => {
   }
 }, { timeout: 60000 });
 
+test('only the visible rows are in the page, with 1,000 symbols', async () => {
+  const big = await startServer({ args: ['-symbols', '1000', '-rate', '500'] });
+  try {
+    const ctx = await browser.newContext(VIEW);
+    const page = await openPage(ctx, big.url + '/');
+    await until('1000 symbols', async () => (await page.textContent('.wl-count')) === '1000 symbols', 20000);
+    const inPage = await page.$$eval('.wl-body .wl-row', (els) => els.length);
+    assert(inPage < 80, `${inPage} row elements for 1000 symbols`);
+    await page.$eval('.wl-body', (el) => (el.scrollTop = el.scrollHeight));
+    const last = await page.evaluate(() => window.tickertape.watchlist.order.at(-1));
+    await until('the last symbol on screen', async () => (await rows(page)).some((r) => r.sym === last && r.last !== '–'));
+    assert((await page.$$eval('.wl-body .wl-row', (els) => els.length)) < 80, 'still a handful of row elements');
+    noErrors(page);
+    await ctx.close();
+  } finally {
+    await big.stop();
+  }
+});
+
 test('accessible names, and no live-region noise while prices tick', async () => {
   const ctx = await browser.newContext(VIEW);
   const page = await openPage(ctx, server.url + '/');
