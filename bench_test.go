@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"tickertape/compare"
+	"tickertape/feed"
 )
 
 func checkBenchJSON(t *testing.T, out []byte, clients int) {
@@ -102,5 +108,69 @@ func TestBenchFlags(t *testing.T) {
 		if err := run(context.Background(), append([]string{"bench"}, args...), func(string) string { return "" }, &stderr, &stderr); err == nil {
 			t.Errorf("bench %v: no error", args)
 		}
+	}
+}
+
+// TestServerRoutes: the real server (run) serves /ws and the job API, so
+// the dashboard can follow the WebSocket twin and start a bench run.
+func TestServerRoutes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pr, pw := io.Pipe()
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate", "200", "-log-level", "error"},
+			func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, base, _ := strings.Cut(strings.TrimSpace(line), "listening on ")
+
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws?symbols=AAPL", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 20)
+	_, msg, err := c.Read(ctx)
+	c.CloseNow()
+	if err != nil || !strings.HasPrefix(string(msg), `{"event":"snapshot"`) {
+		t.Fatalf("first /ws message %.80s (%v); want the snapshot", msg, err)
+	}
+
+	resp, err := http.Post(base+"/api/bench", "application/json", strings.NewReader(`{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Job string }
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
+		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
+	}
+	resp, err = http.Get(base + "/api/jobs/" + accepted.Job + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := feed.NewReader(resp.Body)
+	var last feed.Event
+	for {
+		e, err := r.Next()
+		if err != nil {
+			break
+		}
+		last = e
+	}
+	if !strings.Contains(last.Data, `"status":"done"`) || !strings.Contains(last.Data, `"clientsHeld":2`) {
+		t.Fatalf("last progress event %s; want done with 2 clients held", last.Data)
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

@@ -21,7 +21,10 @@ const (
 	MaxJobClients  = 1000
 	MaxJobDuration = 60 * time.Second
 	MaxJobRate     = 50000
-	keptJobs       = 8 // finished jobs whose events can still be read
+	// MaxJobLoad bounds clients × rate: the quotes per second the run asks
+	// the process to deliver (a default `tickertape bench` is 200000).
+	MaxJobLoad = 500000
+	keptJobs   = 8 // finished jobs whose events can still be read
 )
 
 // JobsOptions configure [NewJobs].
@@ -40,7 +43,7 @@ type JobsOptions struct {
 //     (every field optional; duration a Go duration or a number of seconds)
 //     answers 202 {"job":"ID"}; 409 while a run is going; 400 naming each
 //     bad field (clients 1…1000, duration 1s…60s, rate 1…50000 quotes/s,
-//     transports of sse, ws).
+//     clients × rate at most 500000, transports of sse, ws).
 //   - GET /api/jobs/ID/events streams the run as progress events (SSE, ids
 //     from 1, Last-Event-ID resumes): {"job","status":"in_progress",
 //     "completion",…}, the last one "done" with "result" (a [Result]) or
@@ -221,6 +224,11 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 		if len(req.Transports) == 0 {
 			bad("transports", "transports is empty; name sse, ws or both")
 		}
+	}
+	if len(msgs) == 0 && float64(cfg.Clients)*rate > MaxJobLoad {
+		bad("clients", fmt.Sprintf("clients × rate is %.0f quotes/s to deliver; keep it under %d (fewer clients or a lower rate)",
+			float64(cfg.Clients)*rate, MaxJobLoad))
+		fields = append(fields, "rate")
 	}
 	if len(msgs) > 0 {
 		return cfg, 0, &jobError{Error: strings.Join(msgs, "; "), Fields: fields}
