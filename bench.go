@@ -56,7 +56,7 @@ func parseBenchConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	for _, t := range splitList(transports) {
 		t = strings.ToLower(t)
-		if !slices.Contains(compare.Transports, t) {
+		if !slices.Contains(compare.Transports(), t) {
 			return nil, fmt.Errorf("bench: -transports: unknown transport %q (use sse, ws)", t)
 		}
 		if !slices.Contains(c.transports, t) {

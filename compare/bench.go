@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// Transports are the transports a bench can drive, in the order they run.
-var Transports = []string{"sse", "ws"}
+// Transports returns the transports a bench can drive, in the order they
+// run by default.
+func Transports() []string { return []string{"sse", "ws"} }
 
 // Target is a server to bench. Stop ends it (nil for a server the bench
 // did not start).

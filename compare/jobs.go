@@ -170,7 +170,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // parseBenchRequest reads and bounds a request; every bad field is named.
 func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
-	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: Transports}
+	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: Transports()}
 	rate := 1000.0
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
@@ -213,7 +213,7 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 	if req.Transports != nil {
 		cfg.Transports = nil
 		for _, t := range req.Transports {
-			if !slices.Contains(Transports, t) {
+			if !slices.Contains(Transports(), t) {
 				bad("transports", fmt.Sprintf("transports names %q, which is unknown; use sse, ws", t))
 				break
 			}
