@@ -124,6 +124,8 @@ function toggleTheme(): void {
   clearVarCache();
   chart.retheme();
   watchlist.retheme();
+  conn.retheme();
+  compare.retheme();
   paintTheme();
   renderer.schedule();
 }

@@ -61,37 +61,47 @@ class Side {
     const c = new StreamClient({ base: location.origin, transport: this.transport });
     this.client = c;
     c.start();
-    if (!this.plot) {
-      const xs = HIST_EDGES.map((_, i) => i);
-      this.plot = new uPlot(
-        {
-          width: Math.max(240, this.plotBox.clientWidth || 320),
-          height: 200,
-          legend: { show: false },
-          cursor: { show: false },
-          scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [
-            {
-              stroke: getVar('--muted'),
-              grid: { show: false },
-              size: 24,
-              font: '10px system-ui',
-              splits: () => xs.filter((i) => i % 5 === 0),
-              values: (_u, v) => v.map((i) => { const ms = HIST_EDGES[i]; return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`; }),
-            },
-            { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, size: 40, font: '10px system-ui' },
-          ],
-          series: [{}, { label: 'events', stroke: getVar(this.transport === 'ws' ? '--warn' : '--accent'), fill: getVar(this.transport === 'ws' ? '--warn-a' : '--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } }],
-        },
-        [xs, xs.map(() => 0)],
-        this.plotBox,
-      );
-    }
+    if (!this.plot) this.makePlot();
+  }
+
+  private makePlot(): void {
+    const xs = HIST_EDGES.map((_, i) => i);
+    this.plot = new uPlot(
+      {
+        width: Math.max(240, this.plotBox.clientWidth || 320),
+        height: 200,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        axes: [
+          {
+            stroke: getVar('--muted'),
+            grid: { show: false },
+            size: 24,
+            font: '10px system-ui',
+            splits: () => xs.filter((i) => i % 5 === 0),
+            values: (_u, v) => v.map((i) => { const ms = HIST_EDGES[i]; return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`; }),
+          },
+          { stroke: getVar('--muted'), grid: { stroke: getVar('--grid') }, size: 40, font: '10px system-ui' },
+        ],
+        series: [{}, { label: 'events', stroke: getVar(this.transport === 'ws' ? '--warn' : '--accent'), fill: getVar(this.transport === 'ws' ? '--warn-a' : '--accent-a'), paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } }],
+      },
+      [xs, xs.map(() => 0)],
+      this.plotBox,
+    );
   }
 
   stop(): void {
     this.client?.stop();
     this.client = null;
+  }
+
+  /** The theme changed: make the histogram again with the new colours. */
+  retheme(): void {
+    if (!this.plot) return;
+    this.plot.destroy();
+    this.plot = null;
+    this.makePlot();
   }
 
   paint(now: number): void {
@@ -168,6 +178,10 @@ export class CompareView implements View {
         this.table,
       ),
     );
+  }
+
+  retheme(): void {
+    for (const s of this.sides) s.retheme();
   }
 
   /** Opens the two streams (the view became visible) or closes them. */

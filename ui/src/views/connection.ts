@@ -100,6 +100,14 @@ export class ConnectionPanel implements View {
     if (d[0].length > HISTORY) for (const a of d) a.shift();
   }
 
+  /** The theme changed: uPlot takes its colours at creation, so make the small chart again. */
+  retheme(): void {
+    if (!this.plot) return;
+    this.plot.destroy();
+    this.plot = null;
+    this.mount();
+  }
+
   mount(): void {
     const w = Math.max(200, this.plotBox.clientWidth || 280);
     this.plot = new uPlot(
@@ -118,10 +126,14 @@ export class ConnectionPanel implements View {
       this.data,
       this.plotBox,
     );
+    if (this.observed) return;
+    this.observed = true;
     new ResizeObserver((es) => {
       for (const e of es) if (this.plot && e.contentRect.width > 0) this.plot.setSize({ width: e.contentRect.width, height: 110 });
     }).observe(this.plotBox);
   }
+
+  private observed = false;
 
   paint(f: Frame): void {
     if (f.paused) return;
