@@ -19,6 +19,9 @@ import (
 // than this closes the connection.
 const readLimit = 4 << 10
 
+// closeWait bounds the close handshake at shutdown.
+const closeWait = time.Second
+
 // Handler serves GET /ws: API.md's WebSocket twin of /events. It admits
 // the stream through hub (same query, same 400s and 503s, as JSON, before
 // the upgrade), refuses an Origin that is neither the request's own host
@@ -93,8 +96,24 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 		err = st.Run(ctx, ww)
 		if errors.Is(err, feed.ErrClosed) {
 			// Shutting down: 1001, so the client reconnects, to us or to
-			// another node.
-			c.Close(websocket.StatusGoingAway, "server shutting down")
+			// another node. The handshake may take a second; a client that
+			// does not answer must not hold up the server's exit (the
+			// library would wait up to 10 s).
+			closed := make(chan struct{})
+			go func() {
+				c.Close(websocket.StatusGoingAway, "server shutting down")
+				close(closed)
+			}()
+			t := time.NewTimer(closeWait)
+			select {
+			case <-closed:
+			case <-t.C:
+				// CloseNow would wait for Close; closing the socket
+				// under it ends the handshake's wait at once.
+				cw.conn.Conn.Close()
+				<-closed
+			}
+			t.Stop()
 		}
 		c.CloseNow()
 		<-readDone
