@@ -158,7 +158,14 @@ func progressPrinter(w io.Writer, d time.Duration) func(compare.Progress) {
 // "listening on" line. Stop interrupts it (a clean shutdown) and waits.
 func startChild(ctx context.Context, exe string, args ...string) (compare.Target, error) {
 	cmd := exec.Command(exe, args...)
-	cmd.Env = os.Environ()
+	// The child is exactly what the bench's flags say: no TICKERTAPE_*
+	// setting meant for a server (a TLS certificate, a source file) leaks in.
+	cmd.Env = []string{} // not nil, which would mean "inherit everything"
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TICKERTAPE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return compare.Target{}, err
