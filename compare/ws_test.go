@@ -456,3 +456,25 @@ func TestPingAndShutdown(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestMaxStreams: the limit counts both transports, and /ws answers 503
+// with Retry-After before the upgrade, as /events does.
+func TestMaxStreams(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, ServerConfig{Symbols: "AAPL", MaxStreams: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sse := openSSE(t, ctx, s.URL+"/events")
+	if e := sse.next(t); e.Name != feed.EventSnapshot {
+		t.Fatalf("first event %s", e.Name)
+	}
+	_, resp, err := websocket.Dial(ctx, wsURL(s.URL)+"/ws", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("a second stream past -max-streams 1 was accepted (%v)", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"error"`) {
+		t.Errorf("/ws past the limit: %d, Retry-After %q, %s; want 503 with Retry-After and a JSON error",
+			resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
