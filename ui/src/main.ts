@@ -247,6 +247,7 @@ addEventListener('keydown', (e) => {
 });
 
 // ---- data -------------------------------------------------------------------
+let statsTransport: Transport | null = null;
 function onHub(m: HubToTab): void {
   if (m.t === 'events') {
     const hadSymbol = chart.symbol !== null;
@@ -258,9 +259,10 @@ function onHub(m: HubToTab): void {
     }
   } else {
     conn.update(m, performance.now());
-    if (m.stats.transport !== transport) {
-      transport = m.stats.transport; // another tab switched the shared stream
-      conn.setTransport(transport);
+    if (m.stats.transport !== statsTransport) {
+      // The shared stream changed transport (here or in another tab): remember it for the next start.
+      statsTransport = m.stats.transport;
+      transport = statsTransport;
     }
     renderer.schedule();
   }

@@ -41,6 +41,8 @@ export interface ConnStats {
   lastEventAge: number | null;
   reconnects: number;
   resets: number;
+  /** Ids skipped on a stream that should have none (unfiltered, unthrottled), outside resets. */
+  gaps: number;
   /** Delivery latency (now - ts) percentiles in ms, NaN without samples. */
   p50: number;
   p99: number;
@@ -137,6 +139,7 @@ export class StreamClient {
   private lastEventAt: number | null = null;
   private reconnects = 0;
   private resets = 0;
+  private gaps = 0;
   private readonly rate = new RateMeter(2000);
   readonly latency = new LatencyMeter(4096);
 
@@ -215,6 +218,7 @@ export class StreamClient {
       lastEventAge: this.lastEventAt === null ? null : Math.max(0, now - this.lastEventAt),
       reconnects: this.reconnects,
       resets: this.resets,
+      gaps: this.gaps,
       p50,
       p99,
       p999,
@@ -329,6 +333,9 @@ export class StreamClient {
       this.resets++;
     } else if (ev.id !== null) {
       if (ev.name !== 'snapshot' && this.lastId !== null && ev.id <= this.lastId) return; // duplicate
+      // An unfiltered, unthrottled stream's ids run without a gap (API.md); only a reset may stand before a jump.
+      const gapless = !this.cfg.symbols?.length && !this.cfg.events?.length && !this.cfg.throttle;
+      if (gapless && ev.name !== 'snapshot' && this.lastId !== null && ev.id > this.lastId + 1) this.gaps += ev.id - this.lastId - 1;
       this.lastId = ev.id;
     }
     this.attempt = 0;

@@ -22,6 +22,7 @@ export class ConnectionPanel implements View {
   private readonly age = new Cell(h('dd.num'));
   private readonly reconnects = new Cell(h('dd.num'));
   private readonly resets = new Cell(h('dd.num'));
+  private readonly gaps = new Cell(h('dd.num'));
   private readonly p50 = new Cell(h('dd.num'));
   private readonly p99 = new Cell(h('dd.num'));
   private readonly lastId = new Cell(h('dd.num'));
@@ -32,6 +33,7 @@ export class ConnectionPanel implements View {
   private readonly data: [number[], number[], number[]] = [[], [], []];
 
   private msg: StatsMsg | null = null;
+  private statsTransport: Transport | null = null;
   private msgAt = 0;
   private dirty = false;
 
@@ -66,6 +68,8 @@ export class ConnectionPanel implements View {
       this.reconnects.el,
       h('dt', { text: 'Resets' }),
       this.resets.el,
+      h('dt', { text: 'Gaps', title: 'Event ids missed on the full-rate stream' }),
+      this.gaps.el,
       h('dt', { text: 'Last id' }),
       this.lastId.el,
       h('dt', { text: 'Stream' }),
@@ -143,13 +147,19 @@ export class ConnectionPanel implements View {
     const stateText = s.state === 'open' ? (s.throttle ? `live · throttled ${s.throttle}` : 'live') : s.state;
     this.state.set(stateText);
     this.state.cls(`state st-${s.state}`);
-    this.radios[s.transport].checked = true;
+    // Follow the stream's transport only when it changes (another tab switched it): a stats message
+    // already on its way must not undo the choice just clicked.
+    if (s.transport !== this.statsTransport) {
+      this.statsTransport = s.transport;
+      this.radios[s.transport].checked = true;
+    }
     this.rate.set(fmtRate(s.eventsPerSec));
     this.age.set(s.lastEventAge === null ? '–' : `${fmtAge(s.lastEventAge + (f.now - this.msgAt))} ago`);
     this.p50.set(fmtMs(s.p50));
     this.p99.set(fmtMs(s.p99));
     this.reconnects.set(fmtInt(s.reconnects));
     this.resets.set(fmtInt(s.resets));
+    this.gaps.set(fmtInt(s.gaps));
     this.lastId.set(s.lastId === null ? '–' : String(s.lastId));
     this.mode.set(m.shared ? `shared by ${m.tabs} tab${m.tabs === 1 ? '' : 's'}` : 'this tab only');
     const warn = s.buffered ?? '';

@@ -399,6 +399,49 @@ function bufferingProxy(target, holdMs) {
   });
 }
 
+/** A reverse proxy on loopback that cuts every /events response after cutMs, as a flaky network or a proxy's timeout does. */
+function cuttingProxy(target, cutMs) {
+  return new Promise((ready) => {
+    let cuts = 0;
+    const srv = http.createServer((req, res) => {
+      const up = http.request(target + req.url, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (upRes) => {
+        res.writeHead(upRes.statusCode, upRes.headers);
+        upRes.pipe(res);
+        if (req.url.startsWith('/events')) {
+          const t = setTimeout(() => (cuts++, res.socket?.destroy(), up.destroy()), cutMs);
+          res.on('close', () => clearTimeout(t));
+        }
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    srv.listen(0, '127.0.0.1', () =>
+      ready({ url: `http://127.0.0.1:${srv.address().port}`, cuts: () => cuts, close: () => (srv.closeAllConnections(), srv.close()) }),
+    );
+  });
+}
+
+test('a dropped connection resumes by id: no gap, no reset, no new snapshot', async () => {
+  const proxy = await cuttingProxy(server.url, 2500);
+  try {
+    const ctx = await browser.newContext(VIEW);
+    const page = await openPage(ctx, proxy.url + '/');
+    await boardReady(page);
+    const stat = (name) => page.textContent(`.connection dl.stats dt:text("${name}") + dd`).then(Number);
+    await until('three drops and reconnects', async () => proxy.cuts() >= 3 && (await stat('Reconnects')) >= 3, 30000, 200);
+    await until('live again', async () => (await badge(page)) === 'SSE live');
+    const s = await page.evaluate(() => ({ snapshots: window.tickertape.store.snapshots, resets: window.tickertape.store.resets }));
+    assert(s.snapshots === 1, `one snapshot only (resumed each time): ${s.snapshots}`);
+    assert(s.resets === 0 && (await stat('Resets')) === 0, 'no reset');
+    assert((await stat('Gaps')) === 0, `no gap: ${await stat('Gaps')}`);
+    page.errors = page.errors.filter((e) => !/ERR_|Failed to load resource|EventSource/.test(e));
+    noErrors(page);
+    await ctx.close();
+  } finally {
+    proxy.close();
+  }
+}, { timeout: 60000 });
+
 test('a warning when the stream looks buffered by a proxy', async () => {
   const proxy = await bufferingProxy(server.url, 2500);
   try {

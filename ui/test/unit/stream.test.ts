@@ -145,6 +145,29 @@ describe('resume', () => {
   });
 });
 
+describe('gaps', () => {
+  it('counts ids skipped on the full-rate stream, not on a throttled one, and not across a reset', () => {
+    const env = fakeEnv();
+    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
+    collect(c);
+    c.start();
+    let es = FakeEventSource.last();
+    es.accept();
+    es.emit('snapshot', snapshot([quote('A', 100)]), 10);
+    es.emit('quote', quote('A', 101), 11);
+    es.emit('quote', quote('A', 102), 14);
+    expect(c.stats().gaps).toBe(2);
+    es.emit('reset', { reason: 'lapped' });
+    es.emit('snapshot', snapshot([quote('A', 100)]), 500);
+    expect(c.stats().gaps).toBe(2);
+    c.reconfigure({ throttle: '250ms' }, { fresh: false });
+    es = FakeEventSource.last();
+    es.accept();
+    es.emit('quote', quote('A', 103), 520);
+    expect(c.stats().gaps).toBe(2);
+  });
+});
+
 describe('reset', () => {
   it('passes reset on and takes the snapshot after it even when its id is lower', () => {
     const env = fakeEnv();
