@@ -93,6 +93,8 @@ type Result struct {
 //     frame headers, payload) over the whole turn ÷ events read.
 //   - serverCpuSecondsPerMillionEvents: process_cpu_seconds_total growth in
 //     the measured time ÷ millions of events the clients received.
+//   - clientCpuSecondsPerMillionEvents: the same of the bench's own process
+//     (all its clients together); 0 when the server shares the process.
 //   - serverMemoryPerClientBytes: growth of the server's live heap (estimated
 //     as go_memstats_next_gc_bytes × 100 / (100 + go_gc_gogc_percent)) from
 //     before the clients connected to the end ÷ clientsHeld;
@@ -112,6 +114,7 @@ type TransportResult struct {
 	LatencyMaxMs               float64 `json:"latencyMaxMs"`
 	BytesPerEvent              float64 `json:"bytesPerEvent"`
 	ServerCPUPerMillionEvents  float64 `json:"serverCpuSecondsPerMillionEvents"`
+	ClientCPUPerMillionEvents  float64 `json:"clientCpuSecondsPerMillionEvents"`
 	ServerMemoryPerClientBytes float64 `json:"serverMemoryPerClientBytes"`
 	ServerRSSPerClientBytes    float64 `json:"serverRssPerClientBytes"`
 	Gaps                       int64   `json:"gaps"`
@@ -240,6 +243,7 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 		return out, false, err
 	}
 	t0 := time.Now()
+	cpu0 := selfCPU()
 	ev0 := sumEvents(clients)
 	last, lastT := ev0, t0
 	tick.Reset(time.Second)
@@ -260,6 +264,7 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 	}
 	elapsed := time.Since(t0)
 	ev1 := sumEvents(clients)
+	cpu1 := selfCPU()
 	m2, scrapeErr := scrape(ctx, tgt.URL)
 	held := 0
 	for i := range clients {
@@ -310,6 +315,9 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 	}
 	if delivered > 0 {
 		out.ServerCPUPerMillionEvents = round((m2.cpu - m1.cpu) / (delivered / 1e6))
+		if cpu0 >= 0 && !tgt.Shared {
+			out.ClientCPUPerMillionEvents = round((cpu1 - cpu0) / (delivered / 1e6))
+		}
 	}
 	out.ServerMemoryPerClientBytes = math.Round((m2.live() - m0.live()) / float64(held))
 	out.ServerRSSPerClientBytes = math.Round((m2.rss - m0.rss) / float64(held))
@@ -455,6 +463,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("latency max (ms)", func(t TransportResult) string { return f(t.LatencyMaxMs, 2) })
 	row("bytes on the wire / event", func(t TransportResult) string { return f(t.BytesPerEvent, 1) })
 	row("server CPU s / million events", func(t TransportResult) string { return f(t.ServerCPUPerMillionEvents, 2) })
+	row("client CPU s / million events", func(t TransportResult) string { return f(t.ClientCPUPerMillionEvents, 2) })
 	row("server live heap / client (KiB)", func(t TransportResult) string { return f(t.ServerMemoryPerClientBytes/1024, 1) })
 	row("server RSS / client (KiB)", func(t TransportResult) string { return f(t.ServerRSSPerClientBytes/1024, 1) })
 	row("gaps / duplicates / resets", func(t TransportResult) string {
