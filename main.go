@@ -81,7 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.Float64Var(&c.market.Rate, "rate", 25, "quote events per second for the whole market")
 	fs.Int64Var(&c.market.Seed, "seed", 1, "random seed: the same seed gives the same market")
 	fs.StringVar(&c.market.Source, "source", "sim", `where the market comes from: "sim" (the simulation) or "file:PATH" (play back a CSV or JSONL file)`)
-	fs.Float64Var(&c.market.Speed, "speed", 1, "playback speed of -source file:…; 1 is real time, 10 is ten times faster")
+	fs.Float64Var(&c.market.Speed, "speed", 1, "pace of the market against the wall clock, for the simulation and -source file: alike; 1 is real time, 10 ten times faster, 0 as fast as the feed takes events (timestamps then come from the market's own clock)")
 	fs.StringVar(&c.market.Session, "session", "", `trading session cycle (see README); default: continuous trading`)
 	fs.Float64Var(&c.market.HaltPct, "halt-pct", 0, "halt a symbol that moves more than this percent within a short window (0: the default, see README)")
 	fs.StringVar(&c.record, "record", "", "write the live stream as JSONL to this file, for -source file: to play back")

@@ -75,22 +75,30 @@ type sseWriter struct {
 	rc      *http.ResponseController
 	w       http.ResponseWriter
 	timeout time.Duration
-	buf     []byte
 	bytes   interface{ Add(float64) }
 }
 
 var heartbeat = []byte(": heartbeat\n\n")
 
+// WriteBatch writes every message through net/http's per-connection
+// buffer and flushes once. No per-client copy: a client that is catching
+// up costs its share of the shared frames, nothing more.
 func (s *sseWriter) WriteBatch(msgs [][]byte) error {
-	s.buf = s.buf[:0]
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	n := 0
 	for _, m := range msgs {
-		s.buf = append(s.buf, m...)
+		if _, err := s.w.Write(m); err != nil {
+			return err
+		}
+		n += len(m)
 	}
-	err := s.write(s.buf)
-	if cap(s.buf) > maxBatchBytes*2 {
-		s.buf = nil // a snapshot of a large universe may have grown it
+	if err := s.rc.Flush(); err != nil {
+		return err
 	}
-	return err
+	s.bytes.Add(float64(n))
+	return nil
 }
 
 func (s *sseWriter) Heartbeat() error { return s.write(heartbeat) }

@@ -10,33 +10,6 @@ import (
 // t0 is an arbitrary start for simulated runs: 2023-11-14T22:13:20Z.
 const t0 = int64(1_700_000_000_000_000)
 
-// ev is one event as a test keeps it: a copy of the data, which the model
-// reuses.
-type ev struct {
-	at           int64
-	name, symbol string
-	data         any
-}
-
-func copyData(d any) any {
-	switch v := d.(type) {
-	case *Quote:
-		c := *v
-		return &c
-	case *Score:
-		c := *v
-		return &c
-	case *Market:
-		c := *v
-		c.Sectors = append([]Sector(nil), v.Sectors...)
-		return &c
-	case *Status:
-		c := *v
-		return &c
-	}
-	panic("unknown event data")
-}
-
 // newTestSim makes a model of the default universe (or spec) at rate.
 func newTestSim(t testing.TB, spec string, seed int64, rate float64) *sim {
 	t.Helper()
