@@ -194,10 +194,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -211,10 +207,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// WebSocket clients reconnect, instead of waiting on them.
 	srv.RegisterOnShutdown(log.Close)
 
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close() // Serve closes it too; this is for the early returns
+
 	srcCtx, stopSource := context.WithCancel(ctx)
 	defer stopSource()
 	srcErr := make(chan error, 1)
 	go func() { srcErr <- src.Run(srcCtx, sink) }()
+	// Serve once the source has published its opening picture, so that no
+	// client gets an empty snapshot.
+	select {
+	case <-log.Ready():
+	case err := <-srcErr:
+		log.Close()
+		if err == nil {
+			err = errors.New("it ended before its first market summary")
+		}
+		return fmt.Errorf("market source: %w", err)
+	case <-ctx.Done():
+		stopSource()
+		<-srcErr
+		return nil
+	}
 
 	scheme := "http"
 	if cfg.tlsCert != "" {

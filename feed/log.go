@@ -31,6 +31,7 @@ type Log struct {
 	symbols  []string
 	symIndex map[string]int
 	done     chan struct{} // closed by Close
+	ready    chan struct{} // closed by the first market event
 
 	closeOnce sync.Once
 
@@ -61,6 +62,7 @@ func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 		symbols:  slices.Clone(symbols),
 		symIndex: make(map[string]int, len(symbols)),
 		done:     make(chan struct{}),
+		ready:    make(chan struct{}),
 		ring:     make([]entry, size),
 		next:     start,
 		first:    start,
@@ -128,6 +130,9 @@ func (l *Log) Publish(name, symbol string, data any) error {
 	case kind == KindScore:
 		l.scores[sym] = raw
 	case kind == KindMarket:
+		if l.market == nil {
+			close(l.ready)
+		}
 		l.market = raw
 	case kind == KindStatus && sym >= 0:
 		l.status[sym] = raw
@@ -144,6 +149,11 @@ func (l *Log) Publish(name, symbol string, data any) error {
 func (l *Log) Close() {
 	l.closeOnce.Do(func() { close(l.done) })
 }
+
+// Ready is closed when the first market event is published. A source
+// opens with the whole market's picture and then a market event, so from
+// then on a snapshot is complete.
+func (l *Log) Ready() <-chan struct{} { return l.ready }
 
 // Done is closed when the log is closed.
 func (l *Log) Done() <-chan struct{} { return l.done }

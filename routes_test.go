@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestEventsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-rate", "200", "-seed", "7")
+	c := openEvents(t, nil, s.url+"/events")
+	snap := c.next(t)
+	if snap.Name != "snapshot" || c.r.Retry <= 0 {
+		t.Fatalf("first event %q (retry %d), want a snapshot after retry:", snap.Name, c.r.Retry)
+	}
+	var sd struct {
+		Quotes []map[string]any `json:"quotes"`
+		Scores []map[string]any `json:"scores"`
+		Market map[string]any   `json:"market"`
+	}
+	if err := json.Unmarshal([]byte(snap.Data), &sd); err != nil {
+		t.Fatal(err)
+	}
+	_, symbols := get(t, s.url+"/api/symbols")
+	var syms []map[string]any
+	json.Unmarshal([]byte(symbols), &syms)
+	if len(syms) < 40 || len(sd.Quotes) != len(syms) || len(sd.Scores) != len(syms) || sd.Market == nil {
+		t.Fatalf("snapshot has %d quotes, %d scores, market %v for %d symbols", len(sd.Quotes), len(sd.Scores), sd.Market, len(syms))
+	}
+	prev, _ := strconv.ParseUint(snap.ID, 10, 64)
+	names := map[string]int{}
+	for len(names) < 3 || names["quote"] < 50 {
+		ev := c.next(t)
+		id, err := strconv.ParseUint(ev.ID, 10, 64)
+		if err != nil || id != prev+1 {
+			t.Fatalf("%s id %q after %d: an unfiltered stream runs without a gap", ev.Name, ev.ID, prev)
+		}
+		prev = id
+		names[ev.Name]++
+		var data map[string]any
+		if err := json.Unmarshal([]byte(ev.Data), &data); err != nil {
+			t.Fatalf("%s data %q: %v", ev.Name, ev.Data, err)
+		}
+		if _, ok := data["ts"].(float64); !ok {
+			t.Fatalf("%s without a numeric ts: %s", ev.Name, ev.Data)
+		}
+		if ev.Name == "quote" {
+			for _, f := range []string{"price", "bid", "ask", "open", "high", "low", "prevClose", "change", "changePct", "volume"} {
+				if _, ok := data[f].(float64); !ok {
+					t.Fatalf("quote field %s is not a number: %s", f, ev.Data)
+				}
+			}
+			if _, ok := data["symbol"].(string); !ok {
+				t.Fatalf("quote without symbol: %s", ev.Data)
+			}
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	jsonErr := func(t *testing.T, resp *http.Response, body string, status int) {
+		t.Helper()
+		var e map[string]any
+		if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+			json.Unmarshal([]byte(body), &e) != nil || e["error"] == "" {
+			t.Errorf("%s %s: %s %q %s, want %d with a JSON error", resp.Request.Method, resp.Request.URL.Path, resp.Status, resp.Header.Get("Content-Type"), body, status)
+		}
+	}
+	for _, p := range []string{"/api/nope", "/api", "/events/x", "/ws/x", "/metrics/x", "/api/symbols/AAPL"} {
+		resp, body := get(t, s.url+p)
+		jsonErr(t, resp, body, 404)
+	}
+	for _, m := range []struct{ method, path string }{{"POST", "/events"}, {"DELETE", "/api/symbols"}, {"PUT", "/api/snapshot"}, {"POST", "/metrics"}, {"POST", "/"}} {
+		req, _ := http.NewRequest(m.method, s.url+m.path, nil)
+		resp, body := do(t, req)
+		jsonErr(t, resp, body, 405)
+	}
+	resp, body := get(t, s.url+"/api/snapshot?symbols=AAPL,NOPE")
+	jsonErr(t, resp, body, 400)
+	if !strings.Contains(body, "NOPE") {
+		t.Errorf("400 does not name the unknown symbol: %s", body)
+	}
+	resp, body = get(t, s.url+"/api/snapshot?symbols=AAPL")
+	var snap struct{ Quotes []struct{ Symbol string } }
+	if json.Unmarshal([]byte(body), &snap); resp.StatusCode != 200 || len(snap.Quotes) != 1 || snap.Quotes[0].Symbol != "AAPL" {
+		t.Errorf("/api/snapshot?symbols=AAPL: %s %s", resp.Status, body)
+	}
+	if resp, body := get(t, s.url+"/healthz"); resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("/healthz: %s %q", resp.Status, body)
+	}
+	if _, body := get(t, s.url+"/metrics"); !strings.Contains(body, `tickertape_clients{transport="sse"}`) ||
+		!strings.Contains(body, "tickertape_replay_total") || !strings.Contains(body, "tickertape_resets_total") ||
+		!strings.Contains(body, "tickertape_events_sent_total") {
+		t.Errorf("/metrics lacks API.md's series")
+	}
+
+	// The dashboard, its routes, and its caching.
+	index, indexBody := get(t, s.url+"/")
+	if index.StatusCode != 200 || !strings.HasPrefix(index.Header.Get("Content-Type"), "text/html") ||
+		index.Header.Get("ETag") == "" || index.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("/: %s %v", index.Status, index.Header)
+	}
+	for _, p := range []string{"/watchlist/AAPL", "/compare", "/apifoo"} {
+		resp, body := get(t, s.url+p)
+		if resp.StatusCode != 200 || body != indexBody {
+			t.Errorf("%s: %s, want the dashboard (SPA fallback)", p, resp.Status)
+		}
+	}
+	if resp, _ := get(t, s.url+"/assets/missing.js"); resp.StatusCode != 404 {
+		t.Errorf("/assets/missing.js: %s, want 404 (no fallback for files)", resp.Status)
+	}
+	if resp, _ := get(t, s.url+"/", "If-None-Match", index.Header.Get("ETag")); resp.StatusCode != 304 {
+		t.Errorf("revalidating /: %s, want 304", resp.Status)
+	}
+	asset := ""
+	for _, f := range strings.Split(indexBody, `"`) {
+		if strings.HasPrefix(f, "/assets/") && strings.HasSuffix(f, ".js") {
+			asset = f
+			break
+		}
+	}
+	if asset == "" {
+		t.Fatalf("index.html names no /assets/*.js: %s", indexBody)
+	}
+	resp, plain := get(t, s.url+asset)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("%s: %s %q, want immutable caching", asset, resp.Status, resp.Header.Get("Cache-Control"))
+	}
+	gz, zipped := get(t, s.url+asset, "Accept-Encoding", "gzip")
+	if gz.Header.Get("Content-Encoding") != "gzip" || gz.Header.Get("Vary") != "Accept-Encoding" || len(zipped) >= len(plain) {
+		t.Errorf("%s with Accept-Encoding: gzip: %q %q, %d bytes of %d", asset, gz.Header.Get("Content-Encoding"), gz.Header.Get("Vary"), len(zipped), len(plain))
+	}
+}
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	closed := startServer(t, nil)
+	resp, _ := get(t, closed.url+"/api/symbols", "Origin", "https://elsewhere.example")
+	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "" {
+		t.Errorf("no origins configured, yet Access-Control-Allow-Origin: %q", v)
+	}
+
+	open := startServer(t, map[string]string{"TICKERTAPE_CORS_ORIGINS": "https://good.example"})
+	resp, _ = get(t, open.url+"/api/symbols", "Origin", "https://good.example")
+	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "https://good.example" {
+		t.Errorf("allowed origin got Access-Control-Allow-Origin %q", v)
+	}
+	resp, _ = get(t, open.url+"/api/symbols", "Origin", "https://evil.example")
+	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "" {
+		t.Errorf("other origin got Access-Control-Allow-Origin %q", v)
+	}
+	// A cross-origin resume sends Last-Event-ID, which needs a preflight.
+	req, _ := http.NewRequest(http.MethodOptions, open.url+"/events", nil)
+	req.Header.Set("Origin", "https://good.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "last-event-id")
+	resp, _ = do(t, req)
+	if resp.StatusCode >= 300 || resp.Header.Get("Access-Control-Allow-Origin") != "https://good.example" ||
+		!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "last-event-id") {
+		t.Errorf("preflight: %s %v", resp.Status, resp.Header)
+	}
+	c := openEvents(t, nil, open.url+"/events", "Origin", "https://good.example")
+	if v := c.resp.Header.Get("Access-Control-Allow-Origin"); v != "https://good.example" {
+		t.Errorf("/events to an allowed origin: Access-Control-Allow-Origin %q", v)
+	}
+}
+
+func TestFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"TICKERTAPE_RATE": "fast"}, nil, "TICKERTAPE_RATE"},
+		{nil, []string{"-replay", "0"}, "-replay"},
+		{nil, []string{"-tls-cert", "x.pem"}, "-tls-key"},
+		{nil, []string{"-symbols", "NOT A SYMBOL!"}, "symbol"},
+		{nil, []string{"serve"}, "unexpected argument"},
+		{nil, []string{"-addr", "127.0.0.1:99999"}, "listen"},
+	} {
+		err := run(t.Context(), tc.args, func(k string) string { return tc.env[k] }, io_discard{}, io_discard{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: error %v, want one naming %s", tc.env, tc.args, err, tc.want)
+		}
+	}
+	// The flag wins over the environment.
+	c, err := parseConfig([]string{"-rate", "7"}, func(k string) string {
+		return map[string]string{"TICKERTAPE_RATE": "99", "TICKERTAPE_HEARTBEAT": "2s"}[k]
+	}, io_discard{})
+	if err != nil || c.market.Rate != 7 || c.heartbeat.String() != "2s" {
+		t.Errorf("config %+v, %v: want rate 7 from the flag and heartbeat 2s from the environment", c, err)
+	}
+}
+
+type io_discard struct{}
+
+func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
