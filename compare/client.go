@@ -175,7 +175,8 @@ func hostPort(u *url.URL) string {
 func parseEnvelope(b []byte) (name, id, data string, err error) {
 	s := string(b)
 	if rest, ok := strings.CutPrefix(s, `{"event":"`); ok {
-		if i := strings.IndexByte(rest, '"'); i > 0 {
+		// A name with an escape (never one of the feed's) goes the slow way.
+		if i := strings.IndexByte(rest, '"'); i > 0 && strings.IndexByte(rest[:i], '\\') < 0 {
 			name, rest = rest[:i], rest[i:]
 			if r2, ok := strings.CutPrefix(rest, `","id":"`); ok {
 				if j := strings.IndexByte(r2, '"'); j > 0 {
