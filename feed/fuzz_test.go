@@ -2,10 +2,15 @@ package feed
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // FuzzSSEFraming proves that nothing in an event's name or data can end a
@@ -127,4 +132,54 @@ func appendUint(b []byte, n uint64) []byte {
 		}
 	}
 	return append(b, d[i:]...)
+}
+
+// FuzzSSERequest drives the whole request path (query, Last-Event-ID,
+// Accept) and checks that every answer is a stream that starts as API.md
+// says, or a 4xx with a JSON body.
+func FuzzSSERequest(f *testing.F) {
+	l, err := NewLog(testSymbols, 8, 100)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 12 {
+		l.Publish("quote", "AAPL", testQuote{Symbol: "AAPL", Price: float64(i)})
+	}
+	l.Publish("market", "", testMarket{Index: 1})
+	h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: discardLogger()})
+	handler := h.SSEHandler()
+	f.Add("symbols=AAPL", "105", "text/event-stream")
+	f.Add("events=quote&throttle=1s", "abc", "")
+	f.Add("symbols=%zz", "", "*/*")
+	f.Add("", "99999999999999999999", "text/html")
+	f.Add("lastEventId=101", "", "text/event-stream;q=0")
+	f.Fuzz(func(t *testing.T, query, lastID, accept string) {
+		req := httptest.NewRequest(http.MethodGet, "/events", nil)
+		req.URL.RawQuery = query
+		req.Header["Last-Event-Id"] = []string{lastID}
+		req.Header["Accept"] = []string{accept}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client is gone as soon as the stream starts
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req.WithContext(ctx))
+		body := rec.Body.String()
+		switch {
+		case rec.Code == 200:
+			if rec.Header().Get("Content-Type") != "text/event-stream; charset=utf-8" || !strings.HasPrefix(body, "retry: ") {
+				t.Fatalf("200 %q %q", rec.Header(), body)
+			}
+			r := NewReader(strings.NewReader(body))
+			ev, err := r.Next()
+			if err != nil || (ev.Name != "snapshot" && ev.Name != "reset" && ev.Name != "quote" && ev.Name != "market") {
+				t.Fatalf("first event %+v %v in %q", ev, err, body)
+			}
+		case rec.Code >= 400 && rec.Code < 500:
+			var e map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e["error"] == nil {
+				t.Fatalf("%d with body %q", rec.Code, body)
+			}
+		default:
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
 }

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// metric returns the value of one series on /metrics, or -1.
+func metric(t *testing.T, base, series string) float64 {
+	t.Helper()
+	_, body := get(t, base+"/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// waitMetric polls /metrics until series satisfies ok.
+func waitMetric(t *testing.T, base, series string, ok func(float64) bool) float64 {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v := metric(t, base, series)
+		if ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stayed at %v", series, v)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view, not synchronising
+	}
+}
+
+// SIGTERM with open streams: the process exits 0 within the grace period,
+// every stream ends cleanly (a finished chunked response), and a client
+// that reconnects to the next server with its last id gets reset +
+// snapshot (an earlier run's id), never a silent gap.
+func TestSIGTERMWithOpenStreams(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-rate", "500", "-grace", "3s")
+	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v; %s", err, stderr.String())
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
+
+	type result struct {
+		lastID string
+		err    error
+		hint   bool
+	}
+	results := make(chan result, 3)
+	for range 3 {
+		resp, err := http.Get(base + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer resp.Body.Close()
+			br := bufio.NewReader(resp.Body)
+			var last string
+			hint := false
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					// io.EOF means the chunked body ended properly;
+					// io.ErrUnexpectedEOF would mean a cut connection.
+					results <- result{last, err, hint}
+					return
+				}
+				if id, ok := strings.CutPrefix(line, "id: "); ok {
+					last = strings.TrimSpace(id)
+				}
+				hint = hint || strings.HasPrefix(line, ": server shutting down")
+			}
+		}()
+	}
+	waitMetric(t, base, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 3 })
+	waitMetric(t, base, `tickertape_events_sent_total{transport="sse"}`, func(v float64) bool { return v > 30 })
+
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, stderr.String())
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("shutdown took %s, more than the 3s grace", took)
+	}
+	var last string
+	for range 3 {
+		r := <-results
+		if !errors.Is(r.err, io.EOF) || !r.hint || r.lastID == "" {
+			t.Fatalf("stream ended with %v (hint %v, last id %q), want a clean end after a reconnect hint", r.err, r.hint, r.lastID)
+		}
+		last = r.lastID
+	}
+
+	// The next server: the old id is from an earlier run.
+	next := startServer(t, nil)
+	c := openEvents(t, nil, next.url+"/events", "Last-Event-ID", last)
+	if ev := c.next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
+		t.Fatalf("resuming from the last run's id %s: %s %s, want reset too_old", last, ev.Name, ev.Data)
+	}
+	if ev := c.next(t); ev.Name != "snapshot" {
+		t.Fatalf("after reset: %s", ev.Name)
+	}
+}
+
+// In-process shutdown with open streams: run returns nil, the streams
+// end, and nothing is left running (goleak checks at the end).
+func TestShutdownEndsStreams(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-rate", "200")
+	c := openEvents(t, nil, s.url+"/events")
+	c.next(t)
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run after shutdown: %v", err)
+	}
+	for {
+		if _, err := c.r.Next(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want a clean end", err)
+			}
+			break
+		}
+	}
+}
+
+// A stuck client (raw TCP that never reads) beside a normal client at a
+// high rate: the normal client sees every id, the stuck one is dropped at
+// its write deadline, and memory stays bounded.
+func TestStuckClientBesideNormalClient(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-rate", "5000", "-write-timeout", "1s", "-symbols", "200")
+	host := strings.TrimPrefix(s.url, "http://")
+	for range 5 {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// A tiny receive window, so the server's writes block soon.
+		conn.(*net.TCPConn).SetReadBuffer(4096)
+		fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	c := openEvents(t, nil, s.url+"/events")
+	snap := c.next(t)
+	prev, _ := strconv.ParseUint(snap.ID, 10, 64)
+	deadline := time.Now().Add(60 * time.Second)
+	seen := 0
+	for metric(t, s.url, `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"}`) < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck clients were never dropped")
+		}
+		for range 2000 {
+			ev := c.next(t)
+			id, _ := strconv.ParseUint(ev.ID, 10, 64)
+			if id != prev+1 {
+				t.Fatalf("normal client: %s id %d after %d", ev.Name, id, prev)
+			}
+			prev = id
+			seen++
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("normal client saw %d events without a gap; 5 stuck clients dropped; heap in use %d MiB -> %d MiB",
+		seen, before.HeapInuse>>20, after.HeapInuse>>20)
+	if grew > 64<<20 {
+		t.Errorf("heap grew by %d MiB with stuck clients: not bounded", grew>>20)
+	}
+	waitMetric(t, s.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 1 })
+}
+
+// Churn: thousands of connects and disconnects leave the clients gauge at
+// zero and (goleak, at the end of the package) no goroutine behind.
+func TestChurn(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-rate", "500")
+	host := strings.TrimPrefix(s.url, "http://")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 2000
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := w; i < n; i += 8 {
+				conn, err := net.Dial("tcp", host)
+				if err != nil {
+					errs <- err
+					return
+				}
+				fmt.Fprintf(conn, "GET /events?symbols=AAPL,MSFT HTTP/1.1\r\nHost: x\r\n\r\n")
+				if i%2 == 0 { // half read the start of the stream, half vanish at once
+					conn.Read(make([]byte, 512))
+				}
+				conn.Close()
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMetric(t, s.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 0 })
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("%d connects and disconnects; heap in use %d MiB -> %d MiB; goroutines now %d", n, before.HeapInuse>>20, after.HeapInuse>>20, runtime.NumGoroutine())
+}
+
+// HTTP/2 over TLS: a stream delivers events over h2 and resumes.
+func TestHTTP2OverTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeTestCert(t, dir)
+	s := startServer(t, nil, "-tls-cert", certFile, "-tls-key", keyFile, "-rate", "200")
+	if !strings.HasPrefix(s.url, "https://") {
+		t.Fatalf("listening on %s, want https", s.url)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	c := openEvents(t, client, s.url+"/events?events=quote")
+	if c.resp.ProtoMajor != 2 {
+		t.Fatalf("protocol %s, want HTTP/2", c.resp.Proto)
+	}
+	c.next(t) // snapshot
+	var ids []string
+	for range 5 {
+		ids = append(ids, c.next(t).ID)
+	}
+	c.stop()
+	r := openEvents(t, client, s.url+"/events?events=quote", "Last-Event-ID", ids[1])
+	if ev := r.next(t); ev.ID != ids[2] {
+		t.Fatalf("resumed after %s with %s %s, want %s", ids[1], ev.Name, ev.ID, ids[2])
+	}
+}
+
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "tickertape test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"localhost"},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
