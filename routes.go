@@ -145,7 +145,8 @@ func snapshotHandler(log *feed.Log) http.Handler {
 // asset is one dashboard file, ready to serve.
 type asset struct {
 	body  []byte
-	gz    []byte // gzip of body, when it is worth it
+	br    []byte // Brotli of body, when the build made one
+	gz    []byte // gzip of body: the build's, or made here when worth it
 	ctype string
 	etag  string
 }
@@ -191,6 +192,16 @@ func newStatic(dist fs.FS) (*static, error) {
 	if s.files["/index.html"] == nil {
 		return nil, fmt.Errorf("dashboard files: no index.html (build ui/ into ui/dist)")
 	}
+	// The build precompresses assets as NAME.br and NAME.gz: serve those
+	// for NAME (and keep them reachable by their own names too).
+	for name, a := range s.files {
+		if br := s.files[name+".br"]; br != nil {
+			a.br = br.body
+		}
+		if gz := s.files[name+".gz"]; gz != nil {
+			a.gz = gz.body
+		}
+	}
 	return s, nil
 }
 
@@ -228,7 +239,7 @@ func (s *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Set("Cache-Control", "no-cache")
 	}
-	if a.gz != nil {
+	if a.gz != nil || a.br != nil {
 		h.Set("Vary", "Accept-Encoding")
 	}
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
@@ -236,7 +247,12 @@ func (s *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := a.body
-	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	ae := r.Header.Get("Accept-Encoding")
+	switch {
+	case a.br != nil && accepts(ae, "br"):
+		h.Set("Content-Encoding", "br")
+		body = a.br
+	case a.gz != nil && accepts(ae, "gzip"):
 		h.Set("Content-Encoding", "gzip")
 		body = a.gz
 	}
@@ -247,10 +263,11 @@ func (s *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-func acceptsGzip(ae string) bool {
+// accepts reports whether an Accept-Encoding header takes coding.
+func accepts(ae, coding string) bool {
 	for _, part := range strings.Split(ae, ",") {
 		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+		if strings.EqualFold(strings.TrimSpace(enc), coding) {
 			q := strings.TrimSpace(params)
 			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
 		}

@@ -131,9 +131,11 @@ func TestRoutes(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("%s: %s %q, want immutable caching", asset, resp.Status, resp.Header.Get("Cache-Control"))
 	}
-	gz, zipped := get(t, s.url+asset, "Accept-Encoding", "gzip")
-	if gz.Header.Get("Content-Encoding") != "gzip" || gz.Header.Get("Vary") != "Accept-Encoding" || len(zipped) >= len(plain) {
-		t.Errorf("%s with Accept-Encoding: gzip: %q %q, %d bytes of %d", asset, gz.Header.Get("Content-Encoding"), gz.Header.Get("Vary"), len(zipped), len(plain))
+	for _, enc := range []struct{ accept, want string }{{"gzip", "gzip"}, {"gzip, deflate, br", "br"}, {"br;q=0, gzip", "gzip"}} {
+		resp, zipped := get(t, s.url+asset, "Accept-Encoding", enc.accept)
+		if resp.Header.Get("Content-Encoding") != enc.want || resp.Header.Get("Vary") != "Accept-Encoding" || len(zipped) >= len(plain) {
+			t.Errorf("%s with Accept-Encoding: %s: %q %q, %d bytes of %d", asset, enc.accept, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), len(zipped), len(plain))
+		}
 	}
 }
 
