@@ -215,21 +215,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	srcCtx, stopSource := context.WithCancel(ctx)
 	defer stopSource()
-	srcErr := make(chan error, 1)
-	go func() { srcErr <- src.Run(srcCtx, sink) }()
+	srcDone := make(chan struct{}) // closed when Run returns; srcErr is set then
+	var srcErr error
+	go func() {
+		defer close(srcDone)
+		srcErr = src.Run(srcCtx, sink)
+	}()
 	// Serve once the source has published its opening picture, so that no
 	// client gets an empty snapshot.
 	select {
 	case <-log.Ready():
-	case err := <-srcErr:
+	case <-srcDone:
 		log.Close()
-		if err == nil {
-			err = errors.New("it ended before its first market summary")
+		if srcErr == nil {
+			srcErr = errors.New("it ended before its first market summary")
 		}
-		return fmt.Errorf("market source: %w", err)
+		return fmt.Errorf("market source: %w", srcErr)
 	case <-ctx.Done():
 		stopSource()
-		<-srcErr
+		<-srcDone
 		return nil
 	}
 
@@ -251,31 +255,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down", "grace", cfg.grace)
-	case err := <-serveErr:
-		stopSource()
-		<-srcErr
-		log.Close()
-		return fmt.Errorf("serve: %w", err)
-	case err := <-srcErr:
-		if err != nil && !errors.Is(err, feed.ErrClosed) {
-			runErr = fmt.Errorf("market source: %w", err)
-			logger.Error("market source failed; shutting down", "err", err)
-		} else {
-			// A file source that ran out: keep serving its last state.
-			logger.Info("market source ended; serving its last state")
-			select {
-			case <-ctx.Done():
-				logger.Info("shutting down", "grace", cfg.grace)
-			case err := <-serveErr:
-				log.Close()
-				return fmt.Errorf("serve: %w", err)
+	sourceDone := srcDone
+	for ctx.Err() == nil && runErr == nil {
+		select {
+		case <-ctx.Done():
+		case err := <-serveErr:
+			stopSource()
+			<-srcDone
+			log.Close()
+			return fmt.Errorf("serve: %w", err)
+		case <-sourceDone:
+			sourceDone = nil // it stays closed; do not wake on it again
+			if srcErr != nil && !errors.Is(srcErr, feed.ErrClosed) {
+				runErr = fmt.Errorf("market source: %w", srcErr)
+				logger.Error("market source failed; shutting down", "err", srcErr)
+			} else {
+				// A file source that ran out: keep serving its last state.
+				logger.Info("market source ended; serving its last state")
 			}
 		}
-		srcErr <- nil // for the receive below
 	}
+	logger.Info("shutting down", "grace", cfg.grace)
 
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
 	defer cancel()
@@ -285,7 +285,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = werr
 	}
 	stopSource()
-	<-srcErr
+	<-srcDone
 	if err != nil {
 		logger.Warn("shutdown did not finish in time", "err", err)
 		err = fmt.Errorf("shutdown: %w", err)

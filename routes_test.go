@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEventsEndToEnd(t *testing.T) {
@@ -203,3 +206,52 @@ func TestFlagsAndEnvironment(t *testing.T) {
 type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// A file source that runs out leaves the server serving its last state;
+// a recording of the live stream plays back through the same server.
+func TestFileSourceAndRecording(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-source", "file:testdata/small.csv", "-speed", "0")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.stderr.String(), "market source ended") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the file never ended: %s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a log, not synchronising
+	}
+	resp, body := get(t, s.url+"/api/snapshot")
+	var snap struct{ Quotes []map[string]any }
+	if json.Unmarshal([]byte(body), &snap); resp.StatusCode != 200 || len(snap.Quotes) == 0 {
+		t.Fatalf("after the file ended: %s %s", resp.Status, body)
+	}
+	c := openEvents(t, nil, s.url+"/events")
+	if ev := c.next(t); ev.Name != "snapshot" {
+		t.Fatalf("first event %s", ev.Name)
+	}
+
+	rec := filepath.Join(t.TempDir(), "rec.jsonl")
+	live := startServer(t, nil, "-rate", "300", "-record", rec)
+	lc := openEvents(t, nil, live.url+"/events?events=quote")
+	lc.next(t)
+	var quotes []string
+	for range 20 {
+		quotes = append(quotes, lc.next(t).Data)
+	}
+	if err := live.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	play := startServer(t, nil, "-source", "file:"+rec, "-speed", "0")
+	resp, body = get(t, play.url+"/api/symbols")
+	if resp.StatusCode != 200 || !strings.Contains(body, "AAPL") {
+		t.Fatalf("playing the recording: %s %s", resp.Status, body)
+	}
+	recorded, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range quotes {
+		if !strings.Contains(string(recorded), `"data":`+q) {
+			t.Fatalf("the recording lacks a quote the stream sent: %s", q)
+		}
+	}
+}
