@@ -262,6 +262,7 @@ export class Heatmap implements View {
         const r = rects[i];
         Object.assign(t.el.style, { left: `${r.x}px`, top: `${r.y}px`, width: `${Math.max(0, r.w - 2)}px`, height: `${Math.max(0, r.h - 2)}px` });
         t.el.classList.toggle('small', r.w < 70 || r.h < 34);
+        t.el.classList.toggle('tiny', r.w < 44 || r.h < 26); // too small for words: the title tells
       });
     }
     for (const s of sectors) {
