@@ -235,3 +235,5 @@ func (b *syncBuffer) Bytes() []byte {
 	defer b.mu.Unlock()
 	return slices.Clone(b.buf.Bytes())
 }
+
+func (b *syncBuffer) String() string { return string(b.Bytes()) }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,24 +31,7 @@ type server struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan error
-	stderr *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *syncBuffer
 }
 
 // startServer runs the server with args (and -addr 127.0.0.1:0 unless args
@@ -66,7 +48,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1), stderr: &lockedBuffer{}}
+	s := &server{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
 	go func() {
 		err := run(ctx, args, func(k string) string { return env[k] }, pw, s.stderr)
 		pw.CloseWithError(errors.New("server stopped"))

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"tickertape/feed"
 )
 
 // Bounds on a bench run started over HTTP, so that no request can cost
@@ -118,13 +120,8 @@ func (jb *job) add(p progressEvent) {
 	data, _ := json.Marshal(p)
 	jb.mu.Lock()
 	defer jb.mu.Unlock()
-	id := len(jb.frames) + 1
-	f := make([]byte, 0, len(data)+40)
-	f = append(f, "id: "...)
-	f = strconv.AppendInt(f, int64(id), 10)
-	f = append(f, "\nevent: progress\ndata: "...)
-	f = append(f, data...) // json.Marshal writes no line breaks
-	f = append(f, "\n\n"...)
+	id := uint64(len(jb.frames) + 1)
+	f, _ := feed.AppendSSE(make([]byte, 0, len(data)+40), id, "progress", data)
 	jb.frames = append(jb.frames, f)
 	if p.Status != "in_progress" {
 		jb.ended = true
@@ -351,11 +348,7 @@ func (j *Jobs) EventsHandler() http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		h.Set("X-Content-Type-Options", "nosniff")
+		feed.SetStreamHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
 		write := func(b []byte) bool {

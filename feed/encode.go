@@ -65,11 +65,11 @@ func validName(name string) bool {
 	return true
 }
 
-// appendSSE appends one event in the event-stream format. id 0 means no id
+// AppendSSE appends one event in the event-stream format. id 0 means no id
 // field. data is split on every line break (CRLF, CR, LF) into data: lines,
 // so nothing in it can end the field or the event early; a reader joins
-// them back with LF.
-func appendSSE(b []byte, id uint64, name string, data []byte) ([]byte, error) {
+// them back with LF. The name must not hold a line break or NUL.
+func AppendSSE(b []byte, id uint64, name string, data []byte) ([]byte, error) {
 	if !validName(name) {
 		return b, errBadName
 	}

@@ -25,7 +25,7 @@ func FuzzSSEFraming(f *testing.F) {
 	f.Add(":comment", uint64(3), []byte(""))
 	f.Add("q", uint64(2), []byte("trailing\r"))
 	f.Fuzz(func(t *testing.T, name string, id uint64, data []byte) {
-		frame, err := appendSSE(nil, id, name, data)
+		frame, err := AppendSSE(nil, id, name, data)
 		if err != nil {
 			if !errors.Is(err, errBadName) || validName(name) {
 				t.Fatalf("refused a valid name %q: %v", name, err)

@@ -116,7 +116,7 @@ func (l *Log) Publish(name, symbol string, data any) error {
 	}
 	id := l.next
 	e := entry{id: id, kind: kind, sym: sym}
-	if e.sse, err = appendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+	if e.sse, err = AppendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
 		return err
 	}
 	if e.ws, err = appendWS(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {

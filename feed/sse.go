@@ -26,11 +26,7 @@ func (h *Hub) SSEHandler() http.Handler {
 		}
 		defer st.Close()
 
-		hdr := w.Header()
-		hdr.Set("Content-Type", "text/event-stream; charset=utf-8")
-		hdr.Set("Cache-Control", "no-cache")
-		hdr.Set("X-Accel-Buffering", "no")
-		hdr.Set("X-Content-Type-Options", "nosniff")
+		SetStreamHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
 
 		sw := &sseWriter{rc: http.NewResponseController(w), w: w, timeout: h.opts.WriteTimeout,
@@ -45,6 +41,15 @@ func (h *Hub) SSEHandler() http.Handler {
 			sw.write([]byte(": server shutting down; reconnect\nretry: 500\n\n"))
 		}
 	})
+}
+
+// SetStreamHeaders sets the headers of an event stream: its type, no
+// caching, and no buffering by proxies (nginx reads X-Accel-Buffering).
+func SetStreamHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // acceptsEventStream reports whether an Accept header allows an event

@@ -181,7 +181,7 @@ func (s *Subscription) frame(name string, id uint64, data []byte) []byte {
 	if s.enc == WS {
 		b, _ = appendWS(make([]byte, 0, len(data)+48), id, name, data)
 	} else {
-		b, _ = appendSSE(make([]byte, 0, len(data)+48), id, name, data)
+		b, _ = AppendSSE(make([]byte, 0, len(data)+48), id, name, data)
 	}
 	return b
 }
@@ -229,22 +229,11 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 		if throttle != nil {
 			// A throttled stream looks at the log once per interval; it is
 			// conflated in between by design.
-			select {
-			case <-throttle:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-s.log.done:
-				return ErrClosed
-			case <-hb.C:
-				if err := w.Heartbeat(); err != nil {
-					return err
-				}
-				hb.Reset(heartbeat)
-			}
-			continue
+			wake = nil
 		}
 		select {
 		case <-wake:
+		case <-throttle:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.log.done:

@@ -131,9 +131,12 @@ type Sim struct {
 var _ Source = (*Sim)(nil)
 
 // Symbols lists the simulated symbols with their metadata.
-func (s *Sim) Symbols() []Symbol {
-	out := make([]Symbol, len(s.listings))
-	for i, l := range s.listings {
+func (s *Sim) Symbols() []Symbol { return symbolsOf(s.listings) }
+
+// symbolsOf returns the metadata of listings, in order.
+func symbolsOf(listings []listing) []Symbol {
+	out := make([]Symbol, len(listings))
+	for i, l := range listings {
 		out[i] = l.Symbol
 	}
 	return out

@@ -49,13 +49,7 @@ type recEvt struct {
 }
 
 // Symbols lists the file's symbols in the order they first appear.
-func (p *Player) Symbols() []Symbol {
-	out := make([]Symbol, len(p.listings))
-	for i, l := range p.listings {
-		out[i] = l.Symbol
-	}
-	return out
-}
+func (p *Player) Symbols() []Symbol { return symbolsOf(p.listings) }
 
 // Run plays the file to sink and returns nil at its end, or when ctx is done.
 func (p *Player) Run(ctx context.Context, sink Sink) error {
