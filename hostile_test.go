@@ -96,3 +96,50 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("after vanishing clients: %s %s", resp.Status, body)
 	}
 }
+
+// Slowloris: a client that sends its headers a byte at a time is cut at
+// -read-header-timeout, while a stream open for longer than that (and
+// longer than -idle-timeout) goes on.
+func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-read-header-timeout", "300ms", "-idle-timeout", "300ms", "-rate", "100")
+	c := openEvents(t, nil, s.url+"/events?events=market")
+	c.next(t)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /events HTTP/1.1\r\nHost: x\r\n")
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	start := time.Now()
+	// Keep trickling header bytes; the server must hang up on us.
+	cut := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(conn)
+		cut <- err
+	}()
+	for i := 0; ; i++ {
+		select {
+		case err := <-cut:
+			if err != nil {
+				t.Fatalf("slow client: %v, want the server to close the connection", err)
+			}
+			// The live stream, open all this while, still delivers.
+			if time.Since(start) < 300*time.Millisecond {
+				t.Fatalf("cut after %s, before the timeout", time.Since(start))
+			}
+			for range 2 {
+				if ev := c.next(t); ev.Name != "market" {
+					t.Fatalf("live stream after the timeouts: %s", ev.Name)
+				}
+			}
+			return
+		case <-time.After(50 * time.Millisecond): // the trickle's pace
+			if _, err := fmt.Fprintf(conn, "X-%d: y\r\n", i); err != nil {
+				continue // the server may have closed already
+			}
+		}
+	}
+}

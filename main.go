@@ -50,6 +50,8 @@ type config struct {
 	maxStreams   int
 	maxSymbols   int
 	maxHeader    int
+	readHeader   time.Duration
+	idle         time.Duration
 	grace        time.Duration
 	tlsCert      string
 	tlsKey       string
@@ -92,6 +94,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.maxStreams, "max-streams", 10000, "open streams (SSE and WebSocket together) before new ones get 503")
 	fs.IntVar(&c.maxSymbols, "max-filter-symbols", 1000, "the most symbols one symbols= filter may name")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 64<<10, "the largest request header accepted")
+	fs.DurationVar(&c.readHeader, "read-header-timeout", 10*time.Second, "the longest a client may take to send its request headers (against slowloris)")
+	fs.DurationVar(&c.idle, "idle-timeout", 2*time.Minute, "close a keep-alive connection idle between requests this long (a live stream is never idle)")
 	fs.DurationVar(&c.grace, "grace", 5*time.Second, "how long shutdown waits for requests and streams to end")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS and HTTP/2)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS key file")
@@ -119,6 +123,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, fmt.Errorf("-max-filter-symbols %d: must be at least 1", c.maxSymbols)
 	case c.maxHeader < 4096:
 		return nil, fmt.Errorf("-max-header-bytes %d: must be at least 4096", c.maxHeader)
+	case c.readHeader <= 0 || c.idle <= 0:
+		return nil, errors.New("-read-header-timeout and -idle-timeout must be positive")
 	case c.grace <= 0:
 		return nil, fmt.Errorf("-grace %s: must be positive", c.grace)
 	case (c.tlsCert == "") != (c.tlsKey == ""):
@@ -196,8 +202,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.readHeader,
+		IdleTimeout:       cfg.idle,
 		MaxHeaderBytes:    cfg.maxHeader,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		// No WriteTimeout: it would cut every healthy stream. Streams set
