@@ -99,7 +99,8 @@ type Result struct {
 //     as go_memstats_next_gc_bytes × 100 / (100 + go_gc_gogc_percent)) from
 //     before the clients connected to the end ÷ clientsHeld;
 //     serverRssPerClientBytes the same of process_resident_memory_bytes.
-//     Both are rough (GC timing): trust them at hundreds of clients.
+//     Both are rough (GC timing): trust them at hundreds of clients. null
+//     when the figure did not grow: the clients cost less than the noise.
 //   - gaps: ids missing between consecutive market events; duplicates: ids
 //     not above the last; resets: reset events (a client that was lapped).
 //   - errors: clients that failed to connect or were cut; firstError is one.
@@ -115,8 +116,8 @@ type TransportResult struct {
 	BytesPerEvent              float64 `json:"bytesPerEvent"`
 	ServerCPUPerMillionEvents  float64 `json:"serverCpuSecondsPerMillionEvents"`
 	ClientCPUPerMillionEvents  float64 `json:"clientCpuSecondsPerMillionEvents"`
-	ServerMemoryPerClientBytes float64 `json:"serverMemoryPerClientBytes"`
-	ServerRSSPerClientBytes    float64 `json:"serverRssPerClientBytes"`
+	ServerMemoryPerClientBytes *float64 `json:"serverMemoryPerClientBytes"`
+	ServerRSSPerClientBytes    *float64 `json:"serverRssPerClientBytes"`
 	Gaps                       int64   `json:"gaps"`
 	Duplicates                 int64   `json:"duplicates"`
 	Resets                     int64   `json:"resets"`
@@ -319,10 +320,21 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 			out.ClientCPUPerMillionEvents = round((cpu1 - cpu0) / (delivered / 1e6))
 		}
 	}
-	out.ServerMemoryPerClientBytes = math.Round((m2.live() - m0.live()) / float64(held))
-	out.ServerRSSPerClientBytes = math.Round((m2.rss - m0.rss) / float64(held))
+	out.ServerMemoryPerClientBytes = perClient(m2.live()-m0.live(), held)
+	out.ServerRSSPerClientBytes = perClient(m2.rss-m0.rss, held)
 	report(Progress{Phase: "done", Clients: held, Elapsed: cfg.Duration.Seconds()})
 	return out, tgt.Shared, nil
+}
+
+// perClient divides a memory growth among clients, or says nil when there
+// was no growth to divide: a heap that shrank while clients joined tells
+// the garbage collector's timing, not what a client costs.
+func perClient(growth float64, clients int) *float64 {
+	if growth <= 0 || clients == 0 {
+		return nil
+	}
+	v := math.Round(growth / float64(clients))
+	return &v
 }
 
 // round keeps three significant decimals, enough for a table and JSON that
@@ -464,8 +476,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("bytes on the wire / event", func(t TransportResult) string { return f(t.BytesPerEvent, 1) })
 	row("server CPU s / million events", func(t TransportResult) string { return f(t.ServerCPUPerMillionEvents, 2) })
 	row("client CPU s / million events", func(t TransportResult) string { return f(t.ClientCPUPerMillionEvents, 2) })
-	row("server live heap / client (KiB)", func(t TransportResult) string { return f(t.ServerMemoryPerClientBytes/1024, 1) })
-	row("server RSS / client (KiB)", func(t TransportResult) string { return f(t.ServerRSSPerClientBytes/1024, 1) })
+	kib := func(v *float64) string {
+		if v == nil {
+			return "below noise"
+		}
+		return f(*v/1024, 1)
+	}
+	row("server live heap / client (KiB)", func(t TransportResult) string { return kib(t.ServerMemoryPerClientBytes) })
+	row("server RSS / client (KiB)", func(t TransportResult) string { return kib(t.ServerRSSPerClientBytes) })
 	row("gaps / duplicates / resets", func(t TransportResult) string {
 		return fmt.Sprintf("%d/%d/%d", t.Gaps, t.Duplicates, t.Resets)
 	})

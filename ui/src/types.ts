@@ -224,8 +224,9 @@ export interface TransportResult {
   latencyMaxMs: number;
   bytesPerEvent: number;
   serverCpuSecondsPerMillionEvents: number;
-  serverMemoryPerClientBytes: number;
-  serverRssPerClientBytes: number;
+  /** null when the server's memory did not grow while the clients joined (below the noise). */
+  serverMemoryPerClientBytes: number | null;
+  serverRssPerClientBytes: number | null;
   gaps: number;
   duplicates: number;
   resets: number;

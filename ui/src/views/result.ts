@@ -16,6 +16,7 @@ export function benchTable(r: BenchResult): { head: string[]; rows: string[][]; 
     rows.push([
       label,
       ...vals.map((v) => {
+        if (v === null) return 'below noise'; // compare/: the figure did not grow
         if (typeof v !== 'number') return v === undefined ? '' : String(v);
         switch (kind) {
           case 'int':
