@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -200,11 +201,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	var tlsConfig *tls.Config
+	if cfg.tlsCert != "" {
+		// Load now, so a bad certificate is an error before we listen.
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.readHeader,
 		IdleTimeout:       cfg.idle,
 		MaxHeaderBytes:    cfg.maxHeader,
+		TLSConfig:         tlsConfig, // HTTP/2 is offered over it by default
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		// No WriteTimeout: it would cut every healthy stream. Streams set
 		// a deadline per write instead.
@@ -244,7 +256,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	scheme := "http"
-	if cfg.tlsCert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "tickertape: listening on %s://%s\n", scheme, displayAddr(ln.Addr()))
@@ -253,8 +265,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	serveErr := make(chan error, 1)
 	go func() {
-		if cfg.tlsCert != "" {
-			serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		if tlsConfig != nil {
+			serveErr <- srv.ServeTLS(ln, "", "")
 		} else {
 			serveErr <- srv.Serve(ln)
 		}

@@ -188,6 +188,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{nil, []string{"-symbols", "NOT A SYMBOL!"}, "symbol"},
 		{nil, []string{"serve"}, "unexpected argument"},
 		{nil, []string{"-addr", "127.0.0.1:99999"}, "listen"},
+		{nil, []string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, "-tls-cert/-tls-key"},
 	} {
 		err := run(t.Context(), tc.args, func(k string) string { return tc.env[k] }, io_discard{}, io_discard{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
