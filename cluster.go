@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tickertape/cluster"
+	"tickertape/feed"
+	"tickertape/market"
+)
+
+// clusterConfig is what the broker flags say.
+type clusterConfig struct {
+	url     string
+	publish bool
+	history int
+}
+
+func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
+	fs.StringVar(&c.url, "broker", "", "NATS JetStream URL (nats://host:4222, or a comma list of servers): with -broker-publish this node runs the market and publishes it; without, it serves the market another node publishes")
+	fs.BoolVar(&c.publish, "broker-publish", false, "run the market here and publish every event to -broker")
+	fs.IntVar(&c.history, "broker-history", 100000, "with -broker-publish: how many events the broker keeps, for nodes that start late")
+}
+
+// clusterNode is a node's part in a cluster; nil for a single node. Its
+// methods are nil-safe, so that run wires it in unconditionally.
+type clusterNode struct {
+	conn *cluster.Conn
+	pub  *cluster.Publisher // nil on a consumer
+}
+
+// openSource opens the node's market: the simulation or a file, as on a
+// single node, or the broker. It returns the cluster part to wire in.
+func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.Source, *clusterNode, error) {
+	cc := cfg.cluster
+	if cc.url == "" {
+		if cc.publish {
+			return nil, nil, errors.New("-broker-publish needs -broker (the NATS URL to publish to)")
+		}
+		src, err := market.Open(cfg.market)
+		return src, nil, err
+	}
+	if cc.history < 1 {
+		return nil, nil, fmt.Errorf("-broker-history %d: must be at least 1", cc.history)
+	}
+	if !cc.publish {
+		// A consumer's market is the publisher's: flags that shape a market
+		// here would be silently ignored, so they are refused.
+		switch {
+		case cfg.market.Source != "sim" && cfg.market.Source != "":
+			return nil, nil, fmt.Errorf("-source %q: a node without -broker-publish takes its market from -broker", cfg.market.Source)
+		case cfg.market.Symbols != "":
+			return nil, nil, errors.New("-symbols: a node without -broker-publish takes its symbols from -broker")
+		case cfg.record != "":
+			return nil, nil, errors.New("-record: record on the node with -broker-publish")
+		}
+	}
+	var src market.Source
+	if cc.publish {
+		// Open the market first: a bad market flag is reported before
+		// anything touches the broker.
+		var err error
+		if src, err = market.Open(cfg.market); err != nil {
+			return nil, nil, err
+		}
+	}
+	conn, err := cluster.Connect(cc.url, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	node := &clusterNode{conn: conn}
+	if cc.publish {
+		if node.pub, err = conn.Publisher(ctx, src.Symbols(), cc.history); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		return src, node, nil
+	}
+	cons, err := conn.Consumer(ctx, cfg.replay)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return cons, node, nil
+}
+
+// Sink wraps the node's sink so that a publisher publishes each event,
+// with the id log gave it.
+func (n *clusterNode) Sink(sink market.Sink, log *feed.Log) market.Sink {
+	if n == nil || n.pub == nil {
+		return sink
+	}
+	return n.pub.Wrap(sink, log.Newest)
+}
+
+// Collectors returns the broker's metrics, or none.
+func (n *clusterNode) Collectors() []prometheus.Collector {
+	if n == nil {
+		return nil
+	}
+	return n.conn.Collectors()
+}
+
+// Close closes the broker connection, after the source has stopped.
+func (n *clusterNode) Close() {
+	if n != nil {
+		n.conn.Close()
+	}
+}
