@@ -58,6 +58,7 @@ type config struct {
 	tlsKey       string
 	logLevel     string
 	pprof        bool
+	cluster      clusterConfig
 }
 
 // envFlags gives every flag of fs a default from getenv("TICKERTAPE_<FLAG>")
@@ -102,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/")
+	clusterFlags(fs, &c.cluster)
 	if err := envFlags(fs, getenv); err != nil {
 		return nil, err
 	}
@@ -157,10 +159,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	src, err := market.Open(cfg.market)
+	src, node, err := openSource(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer node.Close() // after the source has stopped: every return below waits for it
 	symbols := src.Symbols()
 	names := make([]string, len(symbols))
 	for i, s := range symbols {
@@ -174,6 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(log.Collectors()...)
+	reg.MustRegister(node.Collectors()...)
 	hub := feed.NewHub(log, feed.Options{
 		Heartbeat:    cfg.heartbeat,
 		WriteTimeout: cfg.writeTimeout,
@@ -192,6 +196,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer f.Close()
 		sink = market.Record(f, log)
 	}
+	sink = node.Sink(sink, log) // a publisher publishes each event with its id
 
 	handler, err := routes(routeDeps{
 		hub: hub, symbols: symbols, registry: reg, dist: dashboardFS(),
