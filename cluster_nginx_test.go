@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tickertape/feed"
+)
+
+// nginxBinary finds Debian's nginx, or skips the test (CI installs it, so
+// there a missing nginx fails instead).
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("nginx is not installed; .ci/run installs nginx-light")
+	}
+	t.Skip("nginx is not installed: apt-get install -y nginx-light to run this test")
+	return ""
+}
+
+// freePort returns a loopback port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNginx runs nginx in the foreground with the shipped
+// deploy/nginx/tickertape.conf, its upstream pointed at nodes and its
+// listen at a free port, and returns its base URL.
+func startNginx(t *testing.T, nodes [2]string) string {
+	t.Helper()
+	bin := nginxBinary(t)
+	shipped, err := os.ReadFile(filepath.Join("deploy", "nginx", "tickertape.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	conf := string(shipped)
+	for _, r := range [][2]string{
+		{"server 127.0.0.1:8081 ", "server " + strings.TrimPrefix(nodes[0], "http://") + " "},
+		{"server 127.0.0.1:8082 ", "server " + strings.TrimPrefix(nodes[1], "http://") + " "},
+		{"listen 127.0.0.1:8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},
+	} {
+		if strings.Count(conf, r[0]) != 1 {
+			t.Fatalf("deploy/nginx/tickertape.conf: want %q once (the test swaps it for a free port)", r[0])
+		}
+		conf = strings.Replace(conf, r[0], r[1], 1)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tickertape.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;"
+	}
+	main := fmt.Sprintf(`daemon off;
+master_process off;
+%[2]s
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 256; }
+http {
+    access_log off;
+    # As a site's global settings might: the shipped file must cope.
+    gzip on;
+    gzip_types text/event-stream application/json;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/tickertape.conf;
+}
+`, dir, user)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) // fast shutdown: open streams are cut
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx exited: %v\n%s\n%s", err, out.Bytes(), log)
+		case <-time.After(20 * time.Millisecond): // polling an outside process
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx did not answer on %s: %v", base, err)
+		}
+	}
+}
+
+// nextWithin reads the next event, failing if none comes within d: a
+// buffering proxy would hold small live events back far longer.
+func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
+	t.Helper()
+	type result struct {
+		ev  feed.Event
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		ev, err := c.r.Next()
+		got <- result{ev, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil {
+			t.Fatalf("reading through nginx: %v", r.err)
+		}
+		return r.ev
+	case <-time.After(d):
+		c.stop() // ends the read above
+		<-got
+		t.Fatalf("no event through nginx within %s: the proxy buffers the stream", d)
+		return feed.Event{}
+	}
+}
+
+// Two consumer nodes behind the shipped nginx config: the stream is not
+// buffered, /ws upgrades, and a client whose node stops reconnects through
+// nginx, as EventSource does, and resumes on the other node with no gap.
+func TestNginxTwoNodes(t *testing.T) {
+	t.Parallel()
+	nginxBinary(t) // skip before starting anything
+	ns := startNATS(t, t.TempDir(), 0)
+	url := ns.ClientURL()
+	// A slow market: a buffering proxy would hold its small events for
+	// many seconds before passing a buffer's worth on.
+	startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "4", "-symbols", "5")
+	a := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
+	b := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
+	base := startNginx(t, [2]string{a.url, b.url})
+
+	// Live events arrive one by one. A buffering proxy would hold even the
+	// response's headers back: they must come within seconds too.
+	tr := &http.Transport{ResponseHeaderTimeout: 3 * time.Second}
+	defer tr.CloseIdleConnections()
+	c := openEvents(t, &http.Client{Transport: tr}, base+"/events")
+	if ev := nextWithin(t, c, 3*time.Second); ev.Name != "snapshot" {
+		t.Fatalf("first event through nginx: %s", ev.Name)
+	}
+	if got := c.resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/event-stream") {
+		t.Fatalf("Content-Type through nginx: %q", got)
+	}
+	for range 3 {
+		nextWithin(t, c, 3*time.Second)
+	}
+	c.stop()
+
+	// The WebSocket twin upgrades through nginx, Origin check included.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Origin": {base}},
+	})
+	if err != nil {
+		t.Fatalf("/ws through nginx: %v", err)
+	}
+	_, msg, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Event, ID string }
+	if err := json.Unmarshal(msg, &env); err != nil || env.Event != "snapshot" {
+		t.Fatalf("first /ws message through nginx: %s (%v)", msg, err)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
+
+	// An EventSource-like client: its node stops, it reconnects through
+	// nginx with Last-Event-ID and resumes on the other node.
+	waitClients := func(n *server, want float64) {
+		waitMetric(t, n.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == want })
+	}
+	waitClients(a, 0)
+	waitClients(b, 0)
+	c = openEvents(t, nil, base+"/events")
+	last := eventID(t, c.next(t)) // the snapshot
+	for range 5 {
+		last = eventID(t, readRun(t, c, last, 1)[0])
+	}
+	on, other := a, b
+	if metric(t, b.url, `tickertape_clients{transport="sse"}`) == 1 {
+		on, other = b, a
+	}
+	waitClients(on, 1)
+	if err := on.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := c.r.Next()
+		if err != nil {
+			break // the stream ended; EventSource reconnects
+		}
+		if got := eventID(t, ev); got != last+1 {
+			t.Fatalf("after id %d: %s %q", last, ev.Name, ev.ID)
+		}
+		last++
+	}
+	c = openEvents(t, nil, base+"/events", "Last-Event-ID", strconv.FormatUint(last, 10))
+	readRun(t, c, last, 10)
+	if v := metric(t, other.url, `tickertape_clients{transport="sse"}`); v != 1 {
+		t.Fatalf("the resumed stream is not on the other node (clients %v)", v)
+	}
+}
