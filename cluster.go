@@ -112,3 +112,14 @@ func (n *clusterNode) Close() {
 		n.conn.Close()
 	}
 }
+
+// sourceName says where the node's market comes from, for its logs.
+func sourceName(cfg *config) string {
+	switch {
+	case cfg.cluster.url == "":
+		return cfg.market.Source
+	case cfg.cluster.publish:
+		return cfg.market.Source + ", published to " + cfg.cluster.url
+	}
+	return "broker " + cfg.cluster.url
+}

@@ -295,7 +295,8 @@ func (cs *Consumer) Run(ctx context.Context, sink market.Sink) error {
 		return fmt.Errorf("broker: a consumer feeds the log itself, not a %T (-record does not go with a consumer)", sink)
 	}
 	c := cs.c
-	if err := cs.restore(ctx, log); err != nil {
+	sourced, err := cs.restore(ctx, log)
+	if err != nil {
 		return err
 	}
 	events, err := c.js.Stream(ctx, EventsStream)
@@ -310,6 +311,12 @@ func (cs *Consumer) Run(ctx context.Context, sink market.Sink) error {
 	start := max(info.State.FirstSeq, 1)
 	if end >= uint64(cs.replay) && end-uint64(cs.replay)+1 > start {
 		start = end - uint64(cs.replay) + 1
+	}
+	// The state stream sources the events stream a moment behind it: what
+	// it has not taken in yet must come from the replay, even if that is
+	// more than the resume buffer holds (the ring keeps the newest).
+	if sourced+1 < start {
+		start = max(sourced+1, info.State.FirstSeq, 1)
 	}
 	cons, err := events.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
@@ -390,54 +397,59 @@ func (cs *Consumer) append(log Log, msg jetstream.Msg) error {
 }
 
 // restore reads the state stream into the log: the newest event of every
-// subject, so that the first snapshot is complete.
-func (cs *Consumer) restore(ctx context.Context, log Log) error {
+// subject, so that the first snapshot is complete. It returns the events
+// stream's sequence up to which the state is complete (0 if unknown).
+func (cs *Consumer) restore(ctx context.Context, log Log) (uint64, error) {
 	c := cs.c
 	state, err := c.js.Stream(ctx, StateStream)
 	if err != nil {
-		return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+		return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 	}
 	info, err := state.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+		return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 	}
 	if info.State.Msgs == 0 {
-		return nil
+		return 0, nil
 	}
 	cons, err := state.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+		return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 	}
 	n, empty := 0, 0
+	var sourced uint64
 	for {
 		// NoWait: a pull that waits for a full batch would sit out its
 		// expiry on a stream this small.
 		batch, err := cons.FetchNoWait(256)
 		if err != nil {
-			return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+			return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 		}
 		got, pending := 0, uint64(1)
 		for msg := range batch.Messages() {
 			got++
 			meta, err := msg.Metadata()
 			if err != nil {
-				return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+				return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 			}
 			pending = meta.NumPending
+			if seq := sourceSeq(msg.Headers()); seq > sourced {
+				sourced = seq
+			}
 			if msg.Subject() == SymbolsSubject {
 				continue
 			}
 			name, symbol, err := cs.parseSubject(msg.Subject())
 			if err != nil {
-				return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+				return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 			}
 			if err := log.Restore(name, symbol, msg.Data()); err != nil {
-				return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+				return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 			}
 			n++
 		}
 		if err := batch.Error(); err != nil {
-			return fmt.Errorf("broker %s: state stream: %w", c.url, err)
+			return 0, fmt.Errorf("broker %s: state stream: %w", c.url, err)
 		}
 		if got > 0 && pending == 0 {
 			break
@@ -451,13 +463,25 @@ func (cs *Consumer) restore(ctx context.Context, log Log) error {
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return 0, ctx.Err()
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}
-	c.logger.Info("restored the market's state from the broker", "subjects", n)
-	return nil
+	c.logger.Info("restored the market's state from the broker", "subjects", n, "seq", sourced)
+	return sourced, nil
+}
+
+// sourceSeq reads the events stream's sequence of a message the state
+// stream sourced, from the header the server adds
+// ("TICKERTAPE <seq> ..."); 0 if there is none.
+func sourceSeq(h nats.Header) uint64 {
+	f := strings.Fields(h.Get("Nats-Stream-Source"))
+	if len(f) < 2 {
+		return 0
+	}
+	seq, _ := strconv.ParseUint(f[1], 10, 64)
+	return seq
 }
 
 // parseSubject reads an event subject back into an event name and symbol.

@@ -1,0 +1,143 @@
+package cluster
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/goleak"
+
+	"tickertape/feed"
+	"tickertape/market"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A publisher's log and a consumer's log end up with the same snapshot and
+// the same ids, symbols that are no subject tokens (BRK.B) included.
+func TestPublishThenConsume(t *testing.T) {
+	url := startNATS(t)
+	symbols := []market.Symbol{{Symbol: "BRK.B"}, {Symbol: "AAPL"}}
+	names := []string{"BRK.B", "AAPL"}
+
+	pc, err := Connect(url, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	pub, err := pc.Publisher(t.Context(), symbols, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := feed.NewLog(names, 100, 0)
+	sink := pub.Wrap(src, src.Newest)
+	publish := func(name, sym string, data any) {
+		t.Helper()
+		if err := sink.Publish(name, sym, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(market.EventStatus, "", &market.Status{State: "open"})
+	publish(market.EventQuote, "BRK.B", &market.Quote{Symbol: "BRK.B", Price: 400})
+	publish(market.EventQuote, "AAPL", &market.Quote{Symbol: "AAPL", Price: 200})
+	publish(market.EventStatus, "BRK.B", &market.Status{Symbol: "BRK.B", State: "halted"})
+	publish(market.EventMarket, "", &market.Market{Index: 1000})
+
+	cc, err := Connect(url, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	cons, err := cc.Consumer(t.Context(), 2) // a buffer of 2: the rest comes from the state
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cons.Symbols(); len(got) != 2 || got[0].Symbol != "BRK.B" {
+		t.Fatalf("universe %+v", got)
+	}
+	dst, _ := feed.NewLog(names, 2, 0)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx, dst) }()
+	select {
+	case <-dst.Ready():
+	case err := <-done:
+		t.Fatalf("consumer ended before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the consumer never caught up")
+	}
+	a, ida := src.Snapshot(nil)
+	b, idb := dst.Snapshot(nil)
+	if string(a) != string(b) || ida != idb {
+		t.Fatalf("snapshots differ:\npublisher %d %s\nconsumer  %d %s", ida, a, idb, b)
+	}
+
+	// Live: the next event arrives with the publisher's id.
+	publish(market.EventQuote, "AAPL", &market.Quote{Symbol: "AAPL", Price: 201})
+	s := dst.Subscribe(feed.Filter{}, "", feed.SSE)
+	for dst.Newest() != src.Newest() {
+		_, wake, _ := s.Next(nil)
+		<-wake
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+
+	// The state stream tells which events stream sequence it holds: the
+	// market event was the fifth event published.
+	state, err := cc.js.Stream(t.Context(), StateStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := state.GetLastMsgForSubject(t.Context(), EventsPrefix+"market")
+		if err == nil {
+			if got := sourceSeq(m.Header); got != 5 {
+				t.Fatalf("sourced sequence %d from %q, want 5", got, m.Header.Get("Nats-Stream-Source"))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the state stream never took the market event: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // the server sources it in the background
+	}
+}
+
+func TestConsumerWaitsForAPublisher(t *testing.T) {
+	url := startNATS(t)
+	c, err := Connect(url, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Consumer(ctx, 10); err == nil || !strings.Contains(err.Error(), "no publisher") {
+		t.Fatalf("no publisher: %v", err)
+	}
+}
