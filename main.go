@@ -266,7 +266,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "tickertape: listening on %s://%s\n", scheme, displayAddr(ln.Addr()))
 	logger.Info("serving", "addr", ln.Addr().String(), "symbols", len(symbols), "rate", cfg.market.Rate,
-		"seed", cfg.market.Seed, "source", cfg.market.Source, "replay", cfg.replay)
+		"seed", cfg.market.Seed, "source", sourceName(cfg), "replay", cfg.replay)
 
 	serveErr := make(chan error, 1)
 	go func() {
