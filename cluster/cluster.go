@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +42,10 @@ type Conn struct {
 	received      prometheus.Counter
 	publishErrors prometheus.Counter
 	gaps          prometheus.Counter
+
+	// acked is the highest event id the broker acknowledged; written by
+	// the ack handler, which must not block, read by the publisher.
+	acked atomic.Uint64
 }
 
 // Connect connects to the broker at url (nats://host:port, or a comma list
@@ -54,13 +59,13 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 			Name: "tickertape_broker_disconnects_total", Help: "Times the connection to the broker was lost.",
 		}),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tickertape_broker_published_total", Help: "Events this node published to the broker.",
+			Name: "tickertape_broker_published_total", Help: "Events this node sent to the broker (sent again after an outage included).",
 		}),
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickertape_broker_received_total", Help: "Events this node appended from the broker.",
 		}),
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tickertape_broker_publish_errors_total", Help: "Events the broker did not take; consumers see a gap (and reset).",
+			Name: "tickertape_broker_publish_errors_total", Help: "Events dropped unsent (the queue kept through a broker outage overflowed); consumers see a gap and reset.",
 		}),
 		gaps: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickertape_broker_gaps_total", Help: "Id gaps seen on the broker; each one resets every client of this node.",
@@ -70,6 +75,11 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 		nats.Name("tickertape"),
 		nats.MaxReconnects(-1), // a node outlives any broker outage
 		nats.ReconnectWait(250*time.Millisecond),
+		// No client-side buffer while reconnecting: a publisher keeps what
+		// the broker has not acknowledged and sends it again, in order,
+		// once it is back (see publishSink). A buffer would send newer
+		// events ahead of those lost with the connection.
+		nats.ReconnectBufSize(-1),
 		nats.Timeout(5*time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			c.disconnects.Inc()
@@ -85,9 +95,20 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 	c.nc = nc
 	c.js, err = jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(5*time.Second), // an ack lost with a connection must not hold a slot forever
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
+			id, _ := strconv.ParseUint(m.Header.Get(HeaderID), 10, 64)
+			for {
+				old := c.acked.Load()
+				if id <= old || c.acked.CompareAndSwap(old, id) {
+					return
+				}
+			}
+		}),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-			c.publishErrors.Inc()
-			c.logger.Warn("broker did not take an event", "id", m.Header.Get(HeaderID), "err", err)
+			// Not lost yet: the event stays queued until an ack covers it,
+			// and is sent again after a reconnect.
+			c.logger.Debug("broker: no ack for an event", "id", m.Header.Get(HeaderID), "err", err)
 		}))
 	if err != nil {
 		nc.Close()
@@ -195,16 +216,32 @@ func (p *Publisher) Wrap(next market.Sink, newest func() uint64) market.Sink {
 	return &publishSink{p: p, next: next, newest: newest}
 }
 
+// maxUnacked bounds the events kept through a broker outage (about 300
+// bytes each); past it the oldest are dropped, and consumers reset.
+const maxUnacked = 1 << 16
+
+// publishSink publishes asynchronously: the market never waits for the
+// broker. Every event stays queued until the broker acknowledges it (or a
+// later one). While the connection is down nothing is sent; once it is
+// back, the queue is sent again in order before anything new, and the
+// broker drops what it already had (Nats-Msg-Id). So an outage costs
+// consumers no event, only time.
 type publishSink struct {
+	// Set at construction, then read-only.
 	p      *Publisher
 	next   market.Sink
 	newest func() uint64
+
+	// Owned by the market's goroutine, the one caller of Publish.
+	unacked []*nats.Msg // in id order
+	down    bool        // the connection was lost; resend unacked when back
 }
 
 func (s *publishSink) Publish(name, symbol string, data any) error {
 	if err := s.next.Publish(name, symbol, data); err != nil {
 		return err
 	}
+	c := s.p.c
 	// The log marshalled data too; encoding/json gives the same bytes, and
 	// a second marshal costs about a microsecond.
 	raw, err := json.Marshal(data)
@@ -218,20 +255,74 @@ func (s *publishSink) Publish(name, symbol string, data any) error {
 	case name == market.EventStatus:
 		subject = EventsPrefix + "session"
 	}
-	id := strconv.FormatUint(s.newest(), 10)
+	id := s.newest()
+	ids := strconv.FormatUint(id, 10)
 	msg := &nats.Msg{Subject: subject, Data: raw, Header: nats.Header{}}
-	msg.Header.Set(HeaderID, id)
-	msg.Header.Set(jetstream.MsgIDHeader, id)
-	// Asynchronous: the market never waits for the broker. While the
-	// connection is down the client buffers; what it cannot take is
-	// counted and logged, and consumers see a gap and reset.
-	if _, err := s.p.c.js.PublishMsgAsync(msg); err != nil {
-		s.p.c.publishErrors.Inc()
-		s.p.c.logger.Warn("broker did not take an event", "id", id, "err", err)
+	msg.Header.Set(HeaderID, ids)
+	msg.Header.Set(jetstream.MsgIDHeader, ids)
+
+	s.prune()
+	if len(s.unacked) == maxUnacked {
+		s.unacked = s.unacked[1:]
+		c.publishErrors.Inc()
+		if !s.down {
+			c.logger.Warn("broker: too many events unacknowledged; dropping the oldest (consumers will reset)")
+		}
+	}
+	s.unacked = append(s.unacked, msg)
+	if !c.nc.IsConnected() {
+		s.down = true
 		return nil
 	}
-	s.p.c.published.Inc()
+	if s.down {
+		// Back: everything the broker may have missed, in order; this
+		// event is the last of them.
+		c.logger.Info("broker: sending the events kept during the outage", "events", len(s.unacked))
+		s.down = false
+		for _, m := range s.unacked {
+			if !s.send(m) {
+				return nil
+			}
+		}
+		return nil
+	}
+	s.send(msg)
 	return nil
+}
+
+// send publishes m; on failure with the connection gone the sink goes
+// down, keeping m queued for the resend.
+func (s *publishSink) send(m *nats.Msg) bool {
+	c := s.p.c
+	if _, err := c.js.PublishMsgAsync(m); err != nil {
+		if !c.nc.IsConnected() {
+			s.down = true
+			return false
+		}
+		// Connected but refused (too many acks pending): it stays queued
+		// and goes again with the next resend; log it.
+		c.logger.Warn("broker did not take an event", "id", m.Header.Get(HeaderID), "err", err)
+		s.down = true
+		return false
+	}
+	c.published.Inc()
+	return true
+}
+
+// prune drops the queued events the broker has acknowledged.
+func (s *publishSink) prune() {
+	acked := s.p.c.acked.Load()
+	k := 0
+	for k < len(s.unacked) {
+		id, _ := strconv.ParseUint(s.unacked[k].Header.Get(HeaderID), 10, 64)
+		if id > acked {
+			break
+		}
+		k++
+	}
+	if k > 0 {
+		s.unacked = append(s.unacked[:0], s.unacked[k:]...)
+	}
 }
 
 // Consumer is the market of a node fed by the broker: a market.Source whose
