@@ -421,6 +421,11 @@ func (cs *Consumer) Run(ctx context.Context, sink market.Sink) error {
 		return fmt.Errorf("broker %s: consumer: %w", c.url, err)
 	}
 	defer it.Stop()
+	// Next watches ctx, but not while it re-creates the consumer after a
+	// lost connection (it retries for as long as the broker is away);
+	// Stop ends that too, at its next attempt.
+	stopIt := context.AfterFunc(ctx, it.Stop)
+	defer stopIt()
 	c.logger.Info("catching up from the broker", "from", start, "to", end)
 
 	ready := false

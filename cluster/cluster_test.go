@@ -19,6 +19,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func startNATS(t *testing.T) string {
 	t.Helper()
+	return startNATSServer(t).ClientURL()
+}
+
+func startNATSServer(t *testing.T) *natsserver.Server {
+	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{
 		Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
 	})
@@ -30,7 +35,7 @@ func startNATS(t *testing.T) string {
 		t.Fatal("nats-server did not start")
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
+	return ns
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -139,5 +144,52 @@ func TestConsumerWaitsForAPublisher(t *testing.T) {
 	defer cancel()
 	if _, err := c.Consumer(ctx, 10); err == nil || !strings.Contains(err.Error(), "no publisher") {
 		t.Fatalf("no publisher: %v", err)
+	}
+}
+
+// A node shuts down while the broker is away: Run ends, and nothing is
+// left running (goleak).
+func TestRunEndsWhileBrokerIsDown(t *testing.T) {
+	ns := startNATSServer(t)
+	pc, err := Connect(ns.ClientURL(), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	pub, err := pc.Publisher(t.Context(), []market.Symbol{{Symbol: "A"}}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := feed.NewLog([]string{"A"}, 10, 0)
+	if err := pub.Wrap(src, src.Newest).Publish(market.EventMarket, "", &market.Market{Index: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := Connect(ns.ClientURL(), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	cons, err := cc.Consumer(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := feed.NewLog([]string{"A"}, 10, 0)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx, dst) }()
+	<-dst.Ready()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for cc.nc.IsConnected() {
+		time.Sleep(10 * time.Millisecond) // polling the client's view of the cut
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not end while the broker was down")
 	}
 }
