@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -305,5 +306,39 @@ func TestClusterPublisherRestart(t *testing.T) {
 	}
 	if v := metric(t, a.url, "tickertape_broker_gaps_total"); v != 1 {
 		t.Errorf("gaps counted: %v, want 1", v)
+	}
+}
+
+// The publisher comes back with other symbols: a consumer cannot serve
+// them under its old universe, so it stops with an error that says why
+// (a supervisor restarts it, and it takes the new universe up).
+func TestClusterUniverseChange(t *testing.T) {
+	t.Parallel()
+	ns := startNATS(t, t.TempDir(), 0)
+	url := ns.ClientURL()
+	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "100", "-symbols", "AAPL,MSFT")
+	a := startServer(t, nil, "-broker", url)
+	if err := pub.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "100", "-symbols", "MSFT,NVDA")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(a.url + "/healthz")
+		if err != nil {
+			break // the node stopped
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the consumer kept serving the old universe")
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view
+	}
+	if err := a.stop(t); err == nil || !strings.Contains(err.Error(), "symbols changed") {
+		t.Fatalf("consumer ended with %v, want an error saying the symbols changed", err)
+	}
+	b := startServer(t, nil, "-broker", url)
+	if _, body := get(t, b.url+"/api/symbols"); !strings.Contains(body, "NVDA") || strings.Contains(body, "AAPL") {
+		t.Fatalf("a new consumer's symbols: %s", body)
 	}
 }

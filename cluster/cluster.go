@@ -27,6 +27,7 @@ const (
 	EventsPrefix   = "tickertape.ev."
 	SymbolsSubject = "tickertape.symbols"
 	HeaderID       = "Tickertape-Id"
+	HeaderSymbol   = "Tickertape-Symbol"
 )
 
 // Conn is a node's connection to the broker, with the metrics of it.
@@ -260,6 +261,11 @@ func (s *publishSink) Publish(name, symbol string, data any) error {
 	msg := &nats.Msg{Subject: subject, Data: raw, Header: nats.Header{}}
 	msg.Header.Set(HeaderID, ids)
 	msg.Header.Set(jetstream.MsgIDHeader, ids)
+	if symbol != "" {
+		// The subject names the symbol by index; the name travels too,
+		// so that a consumer notices when the universe changed under it.
+		msg.Header.Set(HeaderSymbol, symbol)
+	}
 
 	s.prune()
 	if len(s.unacked) == maxUnacked {
@@ -471,6 +477,9 @@ func (cs *Consumer) append(log Log, msg jetstream.Msg) error {
 	name, symbol, err := cs.parseSubject(msg.Subject())
 	if err != nil {
 		return fmt.Errorf("broker %s: %w", c.url, err)
+	}
+	if h := msg.Headers().Get(HeaderSymbol); h != symbol {
+		return fmt.Errorf("broker %s: %s is %q on the publisher, %q here: the publisher's symbols changed; restart this node to take them up", c.url, msg.Subject(), h, symbol)
 	}
 	id, err := strconv.ParseUint(msg.Headers().Get(HeaderID), 10, 64)
 	if err != nil {

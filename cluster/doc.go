@@ -16,8 +16,10 @@
 //     tickertape.ev.score.<i>, tickertape.ev.status.<i> (i is the symbol's
 //     index in the universe, since symbols such as BRK.B are not subject
 //     tokens), tickertape.ev.market and tickertape.ev.session. The header
-//     Tickertape-Id carries the id; Nats-Msg-Id too, so a retried publish is
-//     not stored twice. It keeps the newest -broker-history events.
+//     Tickertape-Id carries the id; Nats-Msg-Id too, so a publish sent
+//     again after an outage is not stored twice; Tickertape-Symbol the
+//     symbol, so a consumer notices a changed universe. It keeps the newest
+//     -broker-history events.
 //   - Stream TICKERTAPE_STATE: the newest message of each of those subjects
 //     (it sources TICKERTAPE and keeps one message per subject), plus the
 //     universe on tickertape.symbols. A node that starts late reads it for
@@ -28,8 +30,10 @@
 // then replays the newest -replay events from the events stream into its
 // resume buffer, and calls [feed.Log.MarkReady] once it has reached the
 // stream's end. It then follows the stream with an ordered consumer, which
-// after a lost connection resumes at the next stream sequence, so a broker
-// outage costs no event. An id gap it does see (the publisher restarted, or
-// the broker dropped events) is logged, counted, and turned by the log into
-// a reset for every client: never a silent gap.
+// after a lost connection resumes at the next stream sequence. The
+// publisher keeps every event the broker has not acknowledged and sends it
+// again, in order, once the broker is back. So a broker outage costs no
+// event. An id gap a consumer does see (the publisher restarted, or an
+// outage outlasted what it keeps) is logged, counted, and turned by the log
+// into a reset for every client: never a silent gap.
 package cluster
