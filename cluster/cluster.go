@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -53,9 +54,10 @@ type Conn struct {
 // of them). A broker that cannot be reached now is an error naming url;
 // once connected, the client reconnects for as long as the node runs.
 func Connect(url string, logger *slog.Logger) (*Conn, error) {
+	shown := redact(url)
 	c := &Conn{
-		url:    url,
-		logger: logger.With("broker", url),
+		url:    shown,
+		logger: logger.With("broker", shown),
 		disconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickertape_broker_disconnects_total", Help: "Times the connection to the broker was lost.",
 		}),
@@ -91,7 +93,7 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("broker %s: %w", url, err)
+		return nil, fmt.Errorf("broker %s: %w", shown, err)
 	}
 	c.nc = nc
 	c.js, err = jetstream.New(nc,
@@ -113,9 +115,22 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 		}))
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("broker %s: %w", url, err)
+		return nil, fmt.Errorf("broker %s: %w", shown, err)
 	}
 	return c, nil
+}
+
+// redact hides the credentials of each URL in a comma list (user and
+// password, or a token), so that logs and errors can name the broker.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = neturl.User("redacted")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Close waits a little for published events to be acknowledged, then
