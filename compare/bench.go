@@ -105,24 +105,24 @@ type Result struct {
 //     not above the last; resets: reset events (a client that was lapped).
 //   - errors: clients that failed to connect or were cut; firstError is one.
 type TransportResult struct {
-	Transport                  string  `json:"transport"`
-	ClientsHeld                int     `json:"clientsHeld"`
-	MarketEventsPerSec         float64 `json:"marketEventsPerSec"`
-	EventsPerSec               float64 `json:"eventsPerSec"`
-	LatencyP50Ms               float64 `json:"latencyP50Ms"`
-	LatencyP99Ms               float64 `json:"latencyP99Ms"`
-	LatencyP999Ms              float64 `json:"latencyP999Ms"`
-	LatencyMaxMs               float64 `json:"latencyMaxMs"`
-	BytesPerEvent              float64 `json:"bytesPerEvent"`
-	ServerCPUPerMillionEvents  float64 `json:"serverCpuSecondsPerMillionEvents"`
-	ClientCPUPerMillionEvents  float64 `json:"clientCpuSecondsPerMillionEvents"`
+	Transport                  string   `json:"transport"`
+	ClientsHeld                int      `json:"clientsHeld"`
+	MarketEventsPerSec         float64  `json:"marketEventsPerSec"`
+	EventsPerSec               float64  `json:"eventsPerSec"`
+	LatencyP50Ms               float64  `json:"latencyP50Ms"`
+	LatencyP99Ms               float64  `json:"latencyP99Ms"`
+	LatencyP999Ms              float64  `json:"latencyP999Ms"`
+	LatencyMaxMs               float64  `json:"latencyMaxMs"`
+	BytesPerEvent              float64  `json:"bytesPerEvent"`
+	ServerCPUPerMillionEvents  float64  `json:"serverCpuSecondsPerMillionEvents"`
+	ClientCPUPerMillionEvents  float64  `json:"clientCpuSecondsPerMillionEvents"`
 	ServerMemoryPerClientBytes *float64 `json:"serverMemoryPerClientBytes"`
 	ServerRSSPerClientBytes    *float64 `json:"serverRssPerClientBytes"`
-	Gaps                       int64   `json:"gaps"`
-	Duplicates                 int64   `json:"duplicates"`
-	Resets                     int64   `json:"resets"`
-	Errors                     int     `json:"errors"`
-	FirstError                 string  `json:"firstError,omitempty"`
+	Gaps                       int64    `json:"gaps"`
+	Duplicates                 int64    `json:"duplicates"`
+	Resets                     int64    `json:"resets"`
+	Errors                     int      `json:"errors"`
+	FirstError                 string   `json:"firstError,omitempty"`
 }
 
 // Run runs the bench: for each transport in turn, a server from Start,
