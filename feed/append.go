@@ -33,11 +33,6 @@ func (l *Log) Append(id uint64, name, symbol string, raw []byte) error {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	select {
-	case <-l.done:
-		return ErrClosed
-	default:
-	}
 	switch {
 	case l.next == l.first:
 		// The first event: the log takes up the publisher's sequence.
@@ -47,19 +42,7 @@ func (l *Log) Append(id uint64, name, symbol string, raw []byte) error {
 	case id > l.next:
 		l.first, l.next = id, id
 	}
-	e := entry{id: id, kind: kind, sym: sym}
-	if e.sse, err = AppendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
-		return err
-	}
-	if e.ws, err = appendWS(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
-		return err
-	}
-	l.ring[id%uint64(len(l.ring))] = e
-	l.next++
-	l.setState(kind, sym, raw)
-	close(l.wake)
-	l.wake = make(chan struct{})
-	return nil
+	return l.appendLocked(id, kind, sym, name, raw)
 }
 
 // Restore sets the newest state of one subject (what a snapshot shows)
@@ -87,6 +70,11 @@ func (l *Log) Restore(name, symbol string, raw []byte) error {
 func (l *Log) MarkReady() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.markReadyLocked()
+}
+
+// markReadyLocked closes Ready once. Callers hold mu.
+func (l *Log) markReadyLocked() {
 	select {
 	case <-l.ready:
 	default:

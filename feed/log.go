@@ -88,19 +88,9 @@ func (l *Log) Symbols() []string { return slices.Clone(l.symbols) }
 // marshalled to JSON once. Publish is meant for one writer; concurrent
 // callers are serialised.
 func (l *Log) Publish(name, symbol string, data any) error {
-	kind, ok := kindOf(name)
-	if !ok {
-		return fmt.Errorf("feed: publish: unknown event %q", name)
-	}
-	sym := -1
-	if symbol != "" {
-		i, ok := l.symIndex[symbol]
-		if !ok {
-			return fmt.Errorf("feed: publish %s: unknown symbol %q", name, symbol)
-		}
-		sym = i
-	} else if kind == KindQuote || kind == KindScore {
-		return fmt.Errorf("feed: publish %s: no symbol", name)
+	kind, sym, err := l.resolve(name, symbol)
+	if err != nil {
+		return fmt.Errorf("feed: publish: %w", err)
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -109,13 +99,23 @@ func (l *Log) Publish(name, symbol string, data any) error {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.market == nil && kind == KindMarket {
+		defer l.markReadyLocked()
+	}
+	return l.appendLocked(l.next, kind, sym, name, raw)
+}
+
+// appendLocked frames one event once, for both transports, puts it in the
+// ring as the next id, keeps its state for snapshots, and wakes every
+// subscriber. Callers hold mu for writing and have checked id == l.next.
+func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byte) error {
 	select {
 	case <-l.done:
 		return ErrClosed
 	default:
 	}
-	id := l.next
 	e := entry{id: id, kind: kind, sym: sym}
+	var err error
 	if e.sse, err = AppendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
 		return err
 	}
@@ -124,21 +124,7 @@ func (l *Log) Publish(name, symbol string, data any) error {
 	}
 	l.ring[id%uint64(len(l.ring))] = e
 	l.next++
-	switch {
-	case kind == KindQuote:
-		l.quotes[sym] = raw
-	case kind == KindScore:
-		l.scores[sym] = raw
-	case kind == KindMarket:
-		if l.market == nil {
-			close(l.ready)
-		}
-		l.market = raw
-	case kind == KindStatus && sym >= 0:
-		l.status[sym] = raw
-	case kind == KindStatus:
-		l.session = raw
-	}
+	l.setState(kind, sym, raw)
 	close(l.wake)
 	l.wake = make(chan struct{})
 	return nil
