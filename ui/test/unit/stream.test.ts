@@ -12,6 +12,17 @@ function collect(c: StreamClient): StreamEvent[] {
   return got;
 }
 
+/** A started SSE client whose fake EventSource has opened. */
+function openSSE() {
+  const env = fakeEnv();
+  const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
+  const got = collect(c);
+  c.start();
+  const es = FakeEventSource.last();
+  es.accept();
+  return { env, c, got, es };
+}
+
 describe('parsing', () => {
   it('reads ids as exact integers below 2^53 and refuses anything else', () => {
     expect(parseId('1795634362649237')).toBe(1795634362649237);
@@ -45,12 +56,7 @@ describe('parsing', () => {
   });
 
   it('parses named SSE events and skips malformed data', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    const got = collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { c, es, got } = openSSE();
     expect(c.state).toBe('open');
     es.emit('snapshot', snapshot([quote('A', 101)]), 10);
     es.emit('quote', '{"broken', 11);
@@ -67,12 +73,7 @@ describe('parsing', () => {
 
 describe('resume', () => {
   it('lets EventSource retry by itself (it sends Last-Event-ID) and counts the reconnect', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    const got = collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { c, es, got } = openSSE();
     es.emit('snapshot', snapshot([quote('A', 101)]), 10);
     es.emit('quote', quote('A', 102), 11);
     es.drop();
@@ -89,12 +90,7 @@ describe('resume', () => {
   });
 
   it('reconnects itself from the last id when the browser gives up (readyState CLOSED)', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { es } = openSSE();
     es.emit('snapshot', snapshot([quote('A', 101)]), 10);
     es.emit('quote', quote('A', 102), 25);
     es.fail();
@@ -170,12 +166,7 @@ describe('gaps', () => {
 
 describe('reset', () => {
   it('passes reset on and takes the snapshot after it even when its id is lower', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    const got = collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { c, es, got } = openSSE();
     es.emit('snapshot', snapshot([quote('A', 101)]), 500);
     es.emit('reset', { reason: 'future id' }); // no id: the EventSource still reports 500
     es.emit('snapshot', snapshot([quote('A', 90)]), 100);
@@ -192,12 +183,7 @@ describe('reset', () => {
 
 describe('meters', () => {
   it('measures delivery latency from ts and the event rate', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { env, c, es } = openSSE();
     es.emit('snapshot', snapshot([quote('A', 101)]), 1);
     for (let i = 0; i < 100; i++) {
       env.clock.now += 10;
@@ -212,12 +198,7 @@ describe('meters', () => {
   });
 
   it('warns when events made over seconds arrive at once (a buffering proxy)', () => {
-    const env = fakeEnv();
-    const c = new StreamClient({ base: 'http://h', transport: 'sse' }, env);
-    collect(c);
-    c.start();
-    const es = FakeEventSource.last();
-    es.accept();
+    const { env, c, es } = openSSE();
     es.emit('snapshot', snapshot([quote('A', 101)]), 1);
     env.clock.now += 5000;
     // 40 events made over the last 4 s, all delivered within 4 ms.
