@@ -77,6 +77,19 @@ func (f *fixture) publish(t *testing.T, n int) {
 	}
 }
 
+// rawStream opens a stream on a raw connection that reads nothing until
+// the test does: a client as slow as the test wants it.
+func (f *fixture) rawStream(t *testing.T) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	return conn
+}
+
 // stream is a test client of /events.
 type stream struct {
 	resp *http.Response
@@ -390,12 +403,7 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 	f.publish(t, 1)
 
 	// The slow client: a raw connection that reads nothing for now.
-	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	conn := f.rawStream(t)
 
 	fast := openStream(t, f.srv.URL, nil)
 	last := id(t, fast.next(t))
@@ -424,8 +432,8 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not resp.Body.Close: it would drain an endless stream. The deferred
-	// conn.Close ends it.
+	// Not resp.Body.Close: it would drain an endless stream. Closing the
+	// connection at cleanup ends it.
 	r := NewReader(resp.Body)
 	var prev uint64
 	for {
@@ -459,12 +467,7 @@ func TestStuckClientIsDropped(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 256, Options{WriteTimeout: 200 * time.Millisecond})
 	f.publish(t, 1)
-	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	f.rawStream(t) // reads nothing, ever
 	pad := strings.Repeat("x", 4096)
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(scrape(t, f.reg), `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"} 1`) {
