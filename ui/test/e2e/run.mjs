@@ -359,14 +359,18 @@ test('the chart: intervals, crosshair legend and back to live', async () => {
   await until('the chart legend', async () => /^O /.test(await page.textContent('.legend')));
   await page.click('.intervals button:text("1s")');
   assert((await page.getAttribute('.intervals button:text("1s")', 'aria-pressed')) === 'true', '1s pressed');
-  await page.waitForTimeout(3000); // a few one-second bars
   const box = await page.locator('.chart-box').boundingBox();
-  // Scroll back in time by dragging the chart to the right: the button appears.
-  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.5, { steps: 8 });
-  await page.mouse.up();
-  await until('Back to live', async () => page.isVisible('button.live'), 5000);
+  // Scroll back in time by dragging the chart to the right: the button
+  // appears. The chart only scrolls as far back as it has bars, and the bars
+  // are the trades seen since the page opened, so drag again until there
+  // are enough of them (a second or two of trades at the test's rate).
+  await until('Back to live after dragging the chart back in time', async () => {
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.5, { steps: 8 });
+    await page.mouse.up();
+    return page.isVisible('button.live');
+  }, 20000);
   await page.click('button.live');
   await until('Back to live to go away', async () => !(await page.isVisible('button.live')), 5000);
   // Reduced motion: no fading flash.
