@@ -110,21 +110,23 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 	t.Parallel()
 	ns := startNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
-	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "200", "-symbols", "20")
+	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "100", "-symbols", "20")
 	a := startServer(t, map[string]string{"TICKERTAPE_BROKER": url}) // the environment works too
 
 	// A late node, with a resume buffer too small to hold every symbol's
-	// last quote: its snapshot state comes from the broker's state stream.
-	waitMetric(t, pub.url, "tickertape_broker_published_total", func(v float64) bool { return v > 400 })
-	b := startServer(t, nil, "-broker", url, "-replay", "5")
+	// last quote (20 events of 20 symbols): its snapshot state comes from
+	// the broker's state stream. (Not smaller: a client of it must not be
+	// lapped when the race detector stalls the node for a few events.)
+	waitMetric(t, pub.url, "tickertape_broker_published_total", func(v float64) bool { return v > 300 })
+	b := startServer(t, nil, "-broker", url, "-replay", "20")
 	snapPub, _ := snapshotOf(t, pub.url)
 	snapB, idB := snapshotOf(t, b.url)
 	if len(snapB.Quotes) != 20 || len(snapB.Scores) != 20 || len(snapB.Market) < 10 || len(snapPub.Quotes) != 20 {
 		t.Fatalf("late node's snapshot: %d quotes, %d scores, market %s; want 20, 20 and a market", len(snapB.Quotes), len(snapB.Scores), snapB.Market)
 	}
-	// Its resume buffer holds the publisher's last 5 ids; older is too old.
-	cb := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-4, 10))
-	readRun(t, cb, idB-4, 4)
+	// Its resume buffer holds the publisher's last 20 ids; older is too old.
+	cb := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-19, 10))
+	readRun(t, cb, idB-19, 19)
 	cb.stop()
 	cb = openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-400, 10))
 	if ev := cb.next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
