@@ -106,6 +106,7 @@ func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
 	c := openEvents(t, nil, s.url+"/events?events=market")
 	c.next(t)
 
+	start := time.Now() // before the server can start its header timer
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,6 @@ func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
 	defer conn.Close()
 	io.WriteString(conn, "GET /events HTTP/1.1\r\nHost: x\r\n")
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	start := time.Now()
 	// Keep trickling header bytes; the server must hang up on us.
 	cut := make(chan error, 1)
 	go func() {
