@@ -276,7 +276,7 @@ func TestClusterErrors(t *testing.T) {
 	}
 }
 
-// The publisher restarts: its new run's ids start higher (API.md), so a
+// The publisher restarts: its new run's ids start higher (docs/API.md), so a
 // consumer node sees a jump. Its clients get a reset and a snapshot, never
 // a silent gap, and the jump is counted.
 func TestClusterPublisherRestart(t *testing.T) {

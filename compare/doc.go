@@ -5,7 +5,7 @@
 //
 //   - [Handler] serves GET /ws, the WebSocket twin of /events: the same
 //     feed subscription (feed.Hub.Open, feed.Stream.Run), one text message
-//     per event in API.md's envelope, pings for keep-alive, 1001 on
+//     per event in docs/API.md's envelope, pings for keep-alive, 1001 on
 //     shutdown. There is no second copy of the subscription logic.
 //   - [Run] is `tickertape bench`: it opens many light clients of each
 //     transport against a server, reads every event, and returns a

@@ -14,7 +14,7 @@ import (
 )
 
 // A WebSocket client of /ws gets each event as one text message: the
-// envelope of API.md, with the very data bytes /events sends.
+// envelope of docs/API.md, with the very data bytes /events sends.
 func ExampleHandler() {
 	log, _ := feed.NewLog([]string{"AAPL", "MSFT"}, 100, 1000) // ids from 1000
 	hub := feed.NewHub(log, feed.Options{Metrics: feed.NewMetrics(prometheus.NewRegistry())})

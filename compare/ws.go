@@ -15,14 +15,14 @@ import (
 )
 
 // readLimit bounds one message from a client. Clients send nothing
-// (API.md); whatever they send is read and dropped, and anything larger
+// (docs/API.md); whatever they send is read and dropped, and anything larger
 // than this closes the connection.
 const readLimit = 4 << 10
 
 // closeWait bounds the close handshake at shutdown.
 const closeWait = time.Second
 
-// Handler serves GET /ws: API.md's WebSocket twin of /events. It admits
+// Handler serves GET /ws: docs/API.md's WebSocket twin of /events. It admits
 // the stream through hub (same query, same 400s and 503s, as JSON, before
 // the upgrade), refuses an Origin that is neither the request's own host
 // nor one of allowedOrigins (the server's -cors-origins: full origins such

@@ -19,7 +19,7 @@ var ErrStale = errors.New("feed: event id older than the log's newest")
 // then starts over at that id, as a new run would: every open subscription
 // is behind the oldest event and gets a reset and a fresh snapshot, and a
 // resume from an older id gets reset too_old. So a gap is never silent on
-// the wire; API.md allows a jump only behind a reset. The snapshot state
+// the wire; docs/API.md allows a jump only behind a reset. The snapshot state
 // (newest quote, score, status per symbol, market, session) is kept.
 func (l *Log) Append(id uint64, name, symbol string, raw []byte) error {
 	kind, sym, err := l.resolve(name, symbol)

@@ -135,7 +135,7 @@ func appendUint(b []byte, n uint64) []byte {
 }
 
 // FuzzSSERequest drives the whole request path (query, Last-Event-ID,
-// Accept) and checks that every answer is a stream that starts as API.md
+// Accept) and checks that every answer is a stream that starts as docs/API.md
 // says, or a 4xx with a JSON body.
 func FuzzSSERequest(f *testing.F) {
 	l, err := NewLog(testSymbols, 8, 100)

@@ -174,7 +174,7 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 	return err
 }
 
-// WriteError writes a client's mistake as API.md's JSON body. Any error
+// WriteError writes a client's mistake as docs/API.md's JSON body. Any error
 // that is not a *RequestError is a 500 whose text is not shown.
 func WriteError(w http.ResponseWriter, err error) {
 	var re *RequestError

@@ -49,7 +49,7 @@ type Log struct {
 }
 
 // NewLog returns a log for the given symbols that keeps the newest size
-// events for resume. Ids start at start (API.md: the run's start in Unix
+// events for resume. Ids start at start (docs/API.md: the run's start in Unix
 // microseconds, so ids grow across restarts); start 0 means now.
 func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 	if size < 1 {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// SSEHandler serves GET /events: API.md's Server-Sent Events stream.
+// SSEHandler serves GET /events: docs/API.md's Server-Sent Events stream.
 func (h *Hub) SSEHandler() http.Handler {
 	retry := []byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,7 @@ package market
 
 import "context"
 
-// Event names, as on the wire (API.md).
+// Event names, as on the wire (docs/API.md).
 const (
 	EventQuote  = "quote"
 	EventScore  = "score"

@@ -333,7 +333,7 @@ export class StreamClient {
       this.resets++;
     } else if (ev.id !== null) {
       if (ev.name !== 'snapshot' && this.lastId !== null && ev.id <= this.lastId) return; // duplicate
-      // An unfiltered, unthrottled stream's ids run without a gap (API.md); only a reset may stand before a jump.
+      // An unfiltered, unthrottled stream's ids run without a gap (docs/API.md); only a reset may stand before a jump.
       const gapless = !this.cfg.symbols?.length && !this.cfg.events?.length && !this.cfg.throttle;
       if (gapless && ev.name !== 'snapshot' && this.lastId !== null && ev.id > this.lastId + 1) this.gaps += ev.id - this.lastId - 1;
       this.lastId = ev.id;

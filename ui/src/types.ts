@@ -1,4 +1,4 @@
-// The wire contract (shared/API.md, market/event.go) as TypeScript: the only
+// The wire contract (docs/API.md, market/event.go) as TypeScript: the only
 // place the payloads' field names are written down. Everything else reads
 // these types.
 
