@@ -12,7 +12,7 @@ import (
 
 // TestDocLinks: every relative link in README.md and docs/*.md names a file
 // of the repository, and every #anchor a heading of its page, as GitHub
-// renders them. Links that leave the repository (../shared/…) fail too.
+// renders them. Links that leave the repository (../…) fail too.
 func TestDocLinks(t *testing.T) {
 	t.Parallel()
 	pages, err := filepath.Glob("docs/*.md")
