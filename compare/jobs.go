@@ -103,12 +103,12 @@ type job struct {
 
 // progressEvent is the data of a progress event.
 type progressEvent struct {
-	Job        string  `json:"job"`
-	Status     string  `json:"status"` // in_progress, done, failed
-	Completion float64 `json:"completion"`
-	Transport  string  `json:"transport,omitempty"`
-	Phase      string  `json:"phase,omitempty"`
-	Clients    int     `json:"clients,omitempty"`
+	Job        string         `json:"job"`
+	Status     string         `json:"status"` // in_progress, done, failed
+	Completion float64        `json:"completion"`
+	Transport  feed.Transport `json:"transport,omitempty"`
+	Phase      string         `json:"phase,omitempty"`
+	Clients    int            `json:"clients,omitempty"`
 	// EventsPerSec and ElapsedSeconds are those of the running transport.
 	EventsPerSec   float64 `json:"eventsPerSec,omitempty"`
 	ElapsedSeconds float64 `json:"elapsedSeconds,omitempty"`
@@ -167,7 +167,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // parseBenchRequest reads and bounds a request; every bad field is named.
 func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
-	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: Transports()}
+	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: feed.Transports()}
 	rate := 1000.0
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
@@ -209,8 +209,9 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 	}
 	if req.Transports != nil {
 		cfg.Transports = nil
-		for _, t := range req.Transports {
-			if !slices.Contains(Transports(), t) {
+		for _, name := range req.Transports {
+			t := feed.Transport(name)
+			if !slices.Contains(feed.Transports(), t) {
 				bad("transports", fmt.Sprintf("transports names %q, which is unknown; use sse, ws", t))
 				break
 			}

@@ -40,7 +40,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 		patterns = append(patterns, o)
 	}
 	opts := hub.Options()
-	bytes := opts.Metrics.BytesSent.WithLabelValues("ws")
+	bytes := opts.Metrics.BytesSent.WithLabelValues(feed.WS.String())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !anyOrigin {
 			if err := checkOrigin(r, patterns); err != nil {
@@ -49,7 +49,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 				return
 			}
 		}
-		st, err := hub.Open(r, "ws", feed.WS)
+		st, err := hub.Open(r, feed.WS)
 		if err != nil {
 			feed.WriteError(w, err)
 			return

@@ -73,18 +73,19 @@ func (h *Hub) Options() Options { return h.opts }
 type Stream struct {
 	hub       *Hub
 	sub       *Subscription
-	transport string
+	transport Transport
 	remote    string
 	closed    bool
 }
 
 // Open admits a stream request: it parses the query and the client's last
 // id (the Last-Event-ID header wins over ?lastEventId=), checks the limits,
-// and subscribes. The error is a *RequestError for the client.
-func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, error) {
+// and subscribes with the transport's encoding. The error is a
+// *RequestError for the client.
+func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 	f, err := h.log.ParseQuery(r.URL.RawQuery, h.opts.Query)
 	if err != nil {
-		h.opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
+		h.reject(RejectBadRequest)
 		return nil, err
 	}
 	lastID := r.Header.Get("Last-Event-ID")
@@ -93,7 +94,7 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 	}
 	if n := h.open.Add(1); n > int64(h.opts.MaxStreams) {
 		h.open.Add(-1)
-		h.opts.Metrics.Rejected.WithLabelValues("max_streams").Inc()
+		h.reject(RejectMaxStreams)
 		return nil, &RequestError{
 			Status:     http.StatusServiceUnavailable,
 			Message:    "too many open streams (" + strconv.Itoa(h.opts.MaxStreams) + "); retry later or on another node",
@@ -101,16 +102,16 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 		}
 	}
 	h.wg.Add(1)
-	sub := h.log.Subscribe(f, lastID, enc)
+	sub := h.log.Subscribe(f, lastID, transport)
 	m := h.opts.Metrics
 	if lastID != "" {
+		result := replayMiss
 		if sub.Replayed() {
-			m.Replay.WithLabelValues("hit").Inc()
-		} else {
-			m.Replay.WithLabelValues("miss").Inc()
+			result = replayHit
 		}
+		m.Replay.WithLabelValues(string(result)).Inc()
 	}
-	m.Clients.WithLabelValues(transport).Inc()
+	m.Clients.WithLabelValues(transport.String()).Inc()
 	return &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}, nil
 }
 
@@ -121,7 +122,7 @@ func (s *Stream) Close() {
 	}
 	s.closed = true
 	s.hub.open.Add(-1)
-	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport).Dec()
+	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport.String()).Dec()
 	s.hub.wg.Done()
 }
 
@@ -144,8 +145,8 @@ func (h *Hub) Wait(ctx context.Context) error {
 // once, with its cause.
 func (s *Stream) Run(ctx context.Context, w Writer) error {
 	m := s.hub.opts.Metrics
-	sent := m.EventsSent.WithLabelValues(s.transport)
-	batch := m.Batch.WithLabelValues(s.transport)
+	sent := m.EventsSent.WithLabelValues(s.transport.String())
+	batch := m.Batch.WithLabelValues(s.transport.String())
 	total := 0
 	start := time.Now()
 	err := s.sub.Run(ctx, w, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
@@ -153,25 +154,46 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
 		for _, r := range resets {
-			m.Resets.WithLabelValues(string(r)).Inc()
-			if r == ResetLapped {
-				s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
-					"transport", s.transport, "remote", s.remote)
-			}
+			s.recordReset(r)
 		}
 	})
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
 	default:
-		cause := "write_error"
-		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-			cause = "write_timeout"
-		}
-		m.Dropped.WithLabelValues(s.transport, cause).Inc()
-		s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
-			"cause", cause, "events", total, "after", time.Since(start).Round(time.Millisecond), "err", err)
+		s.recordDrop(dropCause(err), err, total, time.Since(start))
 	}
 	return err
+}
+
+// reject counts a request refused before it became a stream.
+func (h *Hub) reject(cause RejectCause) {
+	h.opts.Metrics.Rejected.WithLabelValues(string(cause)).Inc()
+}
+
+// recordReset counts a reset sent, and logs the one that tells of a slow
+// client.
+func (s *Stream) recordReset(r ResetReason) {
+	s.hub.opts.Metrics.Resets.WithLabelValues(string(r)).Inc()
+	if r == ResetLapped {
+		s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
+			"transport", s.transport, "remote", s.remote)
+	}
+}
+
+// recordDrop counts a stream the server ended early and logs it, once,
+// with its cause: the one place a drop becomes a metric and a log line.
+func (s *Stream) recordDrop(cause DropCause, err error, events int, after time.Duration) {
+	s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport.String(), string(cause)).Inc()
+	s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
+		"cause", cause, "events", events, "after", after.Round(time.Millisecond), "err", err)
+}
+
+// dropCause tells a write that timed out from one that failed.
+func dropCause(err error) DropCause {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return DropWriteTimeout
+	}
+	return DropWriteError
 }
 
 // WriteError writes a client's mistake as API.md's JSON body. Any error

@@ -2,16 +2,75 @@ package feed
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// Transport is a way a stream reaches its client. Its value is its metric
+// label ("sse", "ws") and its name in the bench; it also selects which of
+// an event's two encodings the stream takes.
+type Transport string
+
+// The transports, all of them.
+const (
+	SSE Transport = "sse" // GET /events: event-stream frames
+	WS  Transport = "ws"  // GET /ws: the WebSocket twin's messages
+)
+
+// Transports returns every transport, in the order the bench runs them.
+func Transports() []Transport { return []Transport{SSE, WS} }
+
+func (t Transport) String() string { return string(t) }
+
+// The label values below are every value each metric can take, listed here
+// and nowhere else, so that a dashboard can know them all.
+
+// ResetReason says why a subscriber got a reset instead of what it asked
+// for. Every reset is counted by its reason.
+type ResetReason string
+
+// The reasons for a reset, all of them.
+const (
+	ResetLapped ResetReason = "lapped"  // the client read too slowly; the ring overtook it
+	ResetBadID  ResetReason = "bad_id"  // Last-Event-ID is not a decimal id
+	ResetTooOld ResetReason = "too_old" // the id fell off the resume buffer (or is from an earlier run)
+	ResetFuture ResetReason = "future"  // the id is newer than anything sent
+)
+
+// DropCause says why the server ended a stream early.
+type DropCause string
+
+// The causes of a drop, all of them.
+const (
+	DropWriteTimeout DropCause = "write_timeout" // one write blocked longer than Options.WriteTimeout
+	DropWriteError   DropCause = "write_error"   // a write failed: the connection broke
+)
+
+// RejectCause is the limit a request broke, so that it was refused before
+// it became a stream.
+type RejectCause string
+
+// The causes of a refusal, all of them.
+const (
+	RejectMaxStreams RejectCause = "max_streams" // Options.MaxStreams streams are open
+	RejectBadRequest RejectCause = "bad_request" // a bad query, Accept or Origin: a 4xx
+)
+
+// replayResult is the outcome of a resume request.
+type replayResult string
+
+// The outcomes of a resume, all of them.
+const (
+	replayHit  replayResult = "hit"  // the log resumed from the client's id
+	replayMiss replayResult = "miss" // it could not: a reset and a snapshot
+)
+
 // Metrics are the Prometheus series every transport reports into. Make one
 // per process with NewMetrics and hand it to each handler.
 type Metrics struct {
 	Clients    *prometheus.GaugeVec     // open streams, by transport
 	EventsSent *prometheus.CounterVec   // messages written, by transport
 	BytesSent  *prometheus.CounterVec   // bytes of messages written, by transport
-	Resets     *prometheus.CounterVec   // resets sent, by reason
+	Resets     *prometheus.CounterVec   // resets sent, by ResetReason
 	Replay     *prometheus.CounterVec   // resume attempts, by result: hit or miss
-	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and cause
-	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit
+	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and DropCause
+	Rejected   *prometheus.CounterVec   // requests refused by a limit, by RejectCause
 	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
 }
 
@@ -44,16 +103,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{1, 2, 4, 8, 16, 64, 256, 1024},
 		}, []string{"transport"}),
 	}
-	for _, t := range []string{"sse", "ws"} {
-		m.Clients.WithLabelValues(t)
-		m.EventsSent.WithLabelValues(t)
-		m.BytesSent.WithLabelValues(t)
+	for _, t := range Transports() {
+		m.Clients.WithLabelValues(t.String())
+		m.EventsSent.WithLabelValues(t.String())
+		m.BytesSent.WithLabelValues(t.String())
 	}
 	for _, r := range []ResetReason{ResetLapped, ResetBadID, ResetTooOld, ResetFuture} {
 		m.Resets.WithLabelValues(string(r))
 	}
-	m.Replay.WithLabelValues("hit")
-	m.Replay.WithLabelValues("miss")
+	for _, r := range []replayResult{replayHit, replayMiss} {
+		m.Replay.WithLabelValues(string(r))
+	}
 	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch)
 	return m
 }

@@ -14,12 +14,12 @@ func (h *Hub) SSEHandler() http.Handler {
 	retry := []byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEventStream(r.Header.Get("Accept")) {
-			h.opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
+			h.reject(RejectBadRequest)
 			WriteError(w, &RequestError{Status: http.StatusNotAcceptable,
 				Message: "this endpoint streams text/event-stream; send Accept: text/event-stream (or */*)"})
 			return
 		}
-		st, err := h.Open(r, "sse", SSE)
+		st, err := h.Open(r, SSE)
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -30,7 +30,7 @@ func (h *Hub) SSEHandler() http.Handler {
 		w.WriteHeader(http.StatusOK)
 
 		sw := &sseWriter{rc: http.NewResponseController(w), w: w, timeout: h.opts.WriteTimeout,
-			bytes: h.opts.Metrics.BytesSent.WithLabelValues("sse")}
+			bytes: h.opts.Metrics.BytesSent.WithLabelValues(SSE.String())}
 		if err := sw.write(retry); err != nil {
 			return
 		}
