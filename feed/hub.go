@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure the streams of both transports. Zero fields take the
@@ -66,8 +68,18 @@ func NewHub(log *Log, opts Options) *Hub {
 // Log returns the hub's log.
 func (h *Hub) Log() *Log { return h.log }
 
-// Options returns the hub's options, defaults filled in.
-func (h *Hub) Options() Options { return h.opts }
+// WriteTimeout returns the longest one write to a client may block
+// before the client is dropped (Options.WriteTimeout). A transport bounds
+// each of its writes by it.
+func (h *Hub) WriteTimeout() time.Duration { return h.opts.WriteTimeout }
+
+// Reject answers a stream request that its transport refused before
+// opening it (an Origin or an Accept header it cannot serve) with err, as
+// [WriteError] does, and counts it among the rejected bad requests.
+func (h *Hub) Reject(w http.ResponseWriter, err *RequestError) {
+	h.reject(RejectBadRequest)
+	WriteError(w, err)
+}
 
 // Stream is one admitted client of some transport. Close it when done.
 type Stream struct {
@@ -141,15 +153,16 @@ func (h *Hub) Wait(ctx context.Context) error {
 }
 
 // Run delivers the stream to w until ctx is done, the log closes
-// (ErrClosed) or a write fails. A write that fails is counted and logged
-// once, with its cause.
+// (ErrClosed) or a write fails. It counts what w wrote, events and bytes;
+// a write that fails is counted and logged once, with its cause.
 func (s *Stream) Run(ctx context.Context, w Writer) error {
 	m := s.hub.opts.Metrics
 	sent := m.EventsSent.WithLabelValues(s.transport.String())
 	batch := m.Batch.WithLabelValues(s.transport.String())
 	total := 0
 	start := time.Now()
-	err := s.sub.Run(ctx, w, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
+	cw := &countingWriter{Writer: w, bytes: m.BytesSent.WithLabelValues(s.transport.String())}
+	err := s.sub.Run(ctx, cw, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
 		total += n
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
@@ -163,6 +176,24 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		s.recordDrop(dropCause(err), err, total, time.Since(start))
 	}
 	return err
+}
+
+// countingWriter counts the bytes of every batch its Writer wrote.
+type countingWriter struct {
+	Writer
+	bytes prometheus.Counter
+}
+
+func (c *countingWriter) WriteBatch(msgs [][]byte) error {
+	if err := c.Writer.WriteBatch(msgs); err != nil {
+		return err
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	c.bytes.Add(float64(n))
+	return nil
 }
 
 // reject counts a request refused before it became a stream.

@@ -14,8 +14,7 @@ func (h *Hub) SSEHandler() http.Handler {
 	retry := []byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEventStream(r.Header.Get("Accept")) {
-			h.reject(RejectBadRequest)
-			WriteError(w, &RequestError{Status: http.StatusNotAcceptable,
+			h.Reject(w, &RequestError{Status: http.StatusNotAcceptable,
 				Message: "this endpoint streams text/event-stream; send Accept: text/event-stream (or */*)"})
 			return
 		}
@@ -87,23 +86,18 @@ var heartbeat = []byte(": heartbeat\n\n")
 
 // WriteBatch writes every message through net/http's per-connection
 // buffer and flushes once. No per-client copy: a client that is catching
-// up costs its share of the shared frames, nothing more.
+// up costs its share of the shared frames, nothing more. The stream
+// counts the batch's bytes (see [Stream.Run]).
 func (s *sseWriter) WriteBatch(msgs [][]byte) error {
 	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	n := 0
 	for _, m := range msgs {
 		if _, err := s.w.Write(m); err != nil {
 			return err
 		}
-		n += len(m)
 	}
-	if err := s.rc.Flush(); err != nil {
-		return err
-	}
-	s.bytes.Add(float64(n))
-	return nil
+	return s.rc.Flush()
 }
 
 func (s *sseWriter) Heartbeat() error { return s.write(heartbeat) }
