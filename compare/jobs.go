@@ -149,31 +149,16 @@ type benchRequest struct {
 	Transports []string        `json:"transports"`
 }
 
-// jobError is a JSON error body naming the bad fields.
-type jobError struct {
-	Error  string   `json:"error"`
-	Fields []string `json:"fields,omitempty"`
-	Job    string   `json:"job,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
-
-// parseBenchRequest reads and bounds a request; every bad field is named.
-func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
+// parseBenchRequest reads and bounds a request; every bad field is named
+// in the 400's Fields.
+func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: feed.Transports()}
 	rate := 1000.0
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, 0, &jobError{Error: "the body is not a bench request: " + err.Error() +
+		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: "the body is not a bench request: " + err.Error() +
 			`; send {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
 	}
 	var msgs, fields []string
@@ -229,7 +214,7 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 		fields = append(fields, "rate")
 	}
 	if len(msgs) > 0 {
-		return cfg, 0, &jobError{Error: strings.Join(msgs, "; "), Fields: fields}
+		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: strings.Join(msgs, "; "), Fields: fields}
 	}
 	return cfg, rate, nil
 }
@@ -237,21 +222,21 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 // StartHandler serves POST /api/bench.
 func (j *Jobs) StartHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg, rate, jerr := parseBenchRequest(r.Body)
-		if jerr != nil {
-			writeJSON(w, http.StatusBadRequest, jerr)
+		cfg, rate, rerr := parseBenchRequest(r.Body)
+		if rerr != nil {
+			feed.WriteError(w, rerr)
 			return
 		}
 		j.mu.Lock()
 		if j.running != "" {
 			id := j.running
 			j.mu.Unlock()
-			writeJSON(w, http.StatusConflict, jobError{Error: "a bench run is in progress; follow it or try again when it ends", Job: id})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusConflict, Message: "a bench run is in progress; follow it or try again when it ends", Job: id})
 			return
 		}
 		if j.ctx.Err() != nil || isClosed(j.opts.Done) {
 			j.mu.Unlock()
-			writeJSON(w, http.StatusServiceUnavailable, jobError{Error: "the server is shutting down"})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusServiceUnavailable, Message: "the server is shutting down"})
 			return
 		}
 		j.next++
@@ -273,7 +258,8 @@ func (j *Jobs) StartHandler() http.Handler {
 		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Phase: "queued"})
 		go j.run(jb, cfg)
 		w.Header().Set("Location", "/api/jobs/"+jb.id+"/events")
-		writeJSON(w, http.StatusAccepted, map[string]string{"job": jb.id})
+		body, _ := json.Marshal(map[string]string{"job": jb.id})
+		feed.WriteJSON(w, http.StatusAccepted, append(body, '\n'))
 	})
 }
 
@@ -335,7 +321,8 @@ func (j *Jobs) EventsHandler() http.Handler {
 		jb := j.jobs[id]
 		j.mu.Unlock()
 		if jb == nil {
-			writeJSON(w, http.StatusNotFound, jobError{Error: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusNotFound,
+				Message: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
 			return
 		}
 		lastID := r.Header.Get("Last-Event-ID")

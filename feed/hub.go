@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -225,22 +224,4 @@ func dropCause(err error) DropCause {
 		return DropWriteTimeout
 	}
 	return DropWriteError
-}
-
-// WriteError writes a client's mistake as API.md's JSON body. Any error
-// that is not a *RequestError is a 500 whose text is not shown.
-func WriteError(w http.ResponseWriter, err error) {
-	var re *RequestError
-	if !errors.As(err, &re) {
-		re = &RequestError{Status: http.StatusInternalServerError, Message: "internal error"}
-	}
-	if re.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(re.RetryAfter))
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(re.Status)
-	b, _ := json.Marshal(re)
-	w.Write(append(b, '\n'))
 }

@@ -35,19 +35,6 @@ func (f *Filter) wants(e *entry) bool {
 	return e.sym < 0 || f.Symbols == nil || f.Symbols[e.sym]
 }
 
-// RequestError is a client's mistake in a request: it becomes a 4xx with a
-// JSON body ({"error": ..., and the fields below when set}).
-type RequestError struct {
-	Status         int      `json:"-"`
-	Message        string   `json:"error"`
-	UnknownSymbols []string `json:"unknownSymbols,omitempty"`
-	UnknownEvents  []string `json:"unknownEvents,omitempty"`
-	UnknownParams  []string `json:"unknownParams,omitempty"`
-	RetryAfter     int      `json:"retryAfter,omitempty"` // seconds; also sent as Retry-After
-}
-
-func (e *RequestError) Error() string { return e.Message }
-
 // QueryLimits bounds what one query may ask for.
 type QueryLimits struct {
 	// MaxSymbols is the most symbols one filter may name (0: no limit but
