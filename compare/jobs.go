@@ -325,34 +325,22 @@ func (j *Jobs) EventsHandler() http.Handler {
 				Message: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
 			return
 		}
-		lastID := r.Header.Get("Last-Event-ID")
-		if lastID == "" {
-			lastID = r.URL.Query().Get("lastEventId")
-		}
-		n, _ := strconv.Atoi(strings.TrimSpace(lastID))
+		// Job events have ids from 1: a missing or bad id is the start.
+		n, _ := strconv.Atoi(strings.TrimSpace(feed.LastEventID(r)))
 		n = max(n, 0)
 		if frames, ended, _ := jb.since(n); ended && len(frames) == 0 {
 			// Everything was read: 204 tells EventSource not to reconnect.
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		feed.SetStreamHeaders(w.Header())
-		w.WriteHeader(http.StatusOK)
-		rc := http.NewResponseController(w)
-		write := func(b []byte) bool {
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := w.Write(b); err != nil {
-				return false
-			}
-			return rc.Flush() == nil
-		}
-		if !write([]byte("retry: 1000\n\n")) {
+		es, err := feed.StartEventStream(w, 0, 0) // feed's retry and write timeout
+		if err != nil {
 			return
 		}
 		for {
 			frames, ended, wake := jb.since(n)
-			for _, f := range frames {
-				if !write(f) {
+			if len(frames) > 0 {
+				if err := es.WriteBatch(frames); err != nil {
 					return
 				}
 			}

@@ -31,10 +31,10 @@ func (o *Options) defaults() {
 		o.Heartbeat = 15 * time.Second
 	}
 	if o.Retry <= 0 {
-		o.Retry = time.Second
+		o.Retry = defaultRetry
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = defaultWriteTimeout
 	}
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = 10000
@@ -99,10 +99,7 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 		h.reject(RejectBadRequest)
 		return nil, err
 	}
-	lastID := r.Header.Get("Last-Event-ID")
-	if lastID == "" {
-		lastID = r.URL.Query().Get("lastEventId")
-	}
+	lastID := LastEventID(r)
 	if n := h.open.Add(1); n > int64(h.opts.MaxStreams) {
 		h.open.Add(-1)
 		h.reject(RejectMaxStreams)

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -138,6 +139,17 @@ func (l *Log) ParseQuery(rawQuery string, lim QueryLimits) (Filter, error) {
 		return Filter{}, bad
 	}
 	return f, nil
+}
+
+// LastEventID returns the id of the last event a client saw, from which
+// it resumes: the Last-Event-ID header that EventSource sends when it
+// reconnects, or else the lastEventId query parameter (which a WebSocket
+// client, or a page that kept the id itself, can give). "" is none.
+func LastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	return r.URL.Query().Get("lastEventId")
 }
 
 func quoteList(items []string) string {
