@@ -76,7 +76,7 @@ func (h *Hub) WriteTimeout() time.Duration { return h.opts.WriteTimeout }
 // opening it (an Origin or an Accept header it cannot serve) with err, as
 // [WriteError] does, and counts it among the rejected bad requests.
 func (h *Hub) Reject(w http.ResponseWriter, err *RequestError) {
-	h.reject(RejectBadRequest)
+	h.reject(rejectBadRequest)
 	WriteError(w, err)
 }
 
@@ -96,13 +96,13 @@ type Stream struct {
 func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 	f, err := h.log.ParseQuery(r.URL.RawQuery, h.opts.Query)
 	if err != nil {
-		h.reject(RejectBadRequest)
+		h.reject(rejectBadRequest)
 		return nil, err
 	}
 	lastID := LastEventID(r)
 	if n := h.open.Add(1); n > int64(h.opts.MaxStreams) {
 		h.open.Add(-1)
-		h.reject(RejectMaxStreams)
+		h.reject(rejectMaxStreams)
 		return nil, &RequestError{
 			Status:     http.StatusServiceUnavailable,
 			Message:    "too many open streams (" + strconv.Itoa(h.opts.MaxStreams) + "); retry later or on another node",
@@ -169,7 +169,7 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
 	default:
-		s.recordDrop(dropCause(err), err, total, time.Since(start))
+		s.recordDrop(causeOf(err), err, total, time.Since(start))
 	}
 	return err
 }
@@ -193,7 +193,7 @@ func (c *countingWriter) WriteBatch(msgs [][]byte) error {
 }
 
 // reject counts a request refused before it became a stream.
-func (h *Hub) reject(cause RejectCause) {
+func (h *Hub) reject(cause rejectCause) {
 	h.opts.Metrics.Rejected.WithLabelValues(string(cause)).Inc()
 }
 
@@ -209,16 +209,16 @@ func (s *Stream) recordReset(r ResetReason) {
 
 // recordDrop counts a stream the server ended early and logs it, once,
 // with its cause: the one place a drop becomes a metric and a log line.
-func (s *Stream) recordDrop(cause DropCause, err error, events int, after time.Duration) {
+func (s *Stream) recordDrop(cause dropCause, err error, events int, after time.Duration) {
 	s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport.String(), string(cause)).Inc()
 	s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
 		"cause", cause, "events", events, "after", after.Round(time.Millisecond), "err", err)
 }
 
-// dropCause tells a write that timed out from one that failed.
-func dropCause(err error) DropCause {
+// causeOf tells a write that timed out from one that failed.
+func causeOf(err error) dropCause {
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return DropWriteTimeout
+		return dropWriteTimeout
 	}
-	return DropWriteError
+	return dropWriteError
 }

@@ -1,6 +1,10 @@
 package feed
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Transport is a way a stream reaches its client. Its value is its metric
 // label ("sse", "ws") and its name in the bench; it also selects which of
@@ -18,8 +22,9 @@ func Transports() []Transport { return []Transport{SSE, WS} }
 
 func (t Transport) String() string { return string(t) }
 
-// The label values below are every value each metric can take, listed here
-// and nowhere else, so that a dashboard can know them all.
+// The label values below are every value each metric's label can take,
+// listed here and nowhere else: a new one is added here, and NewMetrics
+// names it in the metric's help.
 
 // ResetReason says why a subscriber got a reset instead of what it asked
 // for. Every reset is counted by its reason.
@@ -33,24 +38,32 @@ const (
 	ResetFuture ResetReason = "future"  // the id is newer than anything sent
 )
 
-// DropCause says why the server ended a stream early.
-type DropCause string
+func resetReasons() []ResetReason {
+	return []ResetReason{ResetLapped, ResetBadID, ResetTooOld, ResetFuture}
+}
+
+// dropCause says why the server ended a stream early.
+type dropCause string
 
 // The causes of a drop, all of them.
 const (
-	DropWriteTimeout DropCause = "write_timeout" // one write blocked longer than Options.WriteTimeout
-	DropWriteError   DropCause = "write_error"   // a write failed: the connection broke
+	dropWriteTimeout dropCause = "write_timeout" // one write blocked longer than Options.WriteTimeout
+	dropWriteError   dropCause = "write_error"   // a write failed: the connection broke
 )
 
-// RejectCause is the limit a request broke, so that it was refused before
+func dropCauses() []dropCause { return []dropCause{dropWriteTimeout, dropWriteError} }
+
+// rejectCause is the limit a request broke, so that it was refused before
 // it became a stream.
-type RejectCause string
+type rejectCause string
 
 // The causes of a refusal, all of them.
 const (
-	RejectMaxStreams RejectCause = "max_streams" // Options.MaxStreams streams are open
-	RejectBadRequest RejectCause = "bad_request" // a bad query, Accept or Origin: a 4xx
+	rejectMaxStreams rejectCause = "max_streams" // Options.MaxStreams streams are open
+	rejectBadRequest rejectCause = "bad_request" // a bad query, Accept or Origin: a 4xx
 )
+
+func rejectCauses() []rejectCause { return []rejectCause{rejectMaxStreams, rejectBadRequest} }
 
 // replayResult is the outcome of a resume request.
 type replayResult string
@@ -69,8 +82,8 @@ type Metrics struct {
 	BytesSent  *prometheus.CounterVec   // bytes of messages written, by transport
 	Resets     *prometheus.CounterVec   // resets sent, by ResetReason
 	Replay     *prometheus.CounterVec   // resume attempts, by result: hit or miss
-	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and DropCause
-	Rejected   *prometheus.CounterVec   // requests refused by a limit, by RejectCause
+	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and cause: write_timeout, write_error
+	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit: max_streams, bad_request
 	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
 }
 
@@ -87,16 +100,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tickertape_bytes_sent_total", Help: "Bytes of events and heartbeats written to clients, by transport.",
 		}, []string{"transport"}),
 		Resets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tickertape_resets_total", Help: "Reset events sent, by reason: lapped, bad_id, too_old, future.",
+			Name: "tickertape_resets_total", Help: "Reset events sent, by reason: " + list(resetReasons()) + ".",
 		}, []string{"reason"}),
 		Replay: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickertape_replay_total", Help: "Resume requests (a Last-Event-ID), by result: hit (resumed) or miss (reset).",
 		}, []string{"result"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tickertape_streams_dropped_total", Help: "Streams the server ended early, by transport and cause: write_timeout, write_error.",
+			Name: "tickertape_streams_dropped_total", Help: "Streams the server ended early, by transport and cause: " + list(dropCauses()) + ".",
 		}, []string{"transport", "cause"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tickertape_rejected_total", Help: "Requests refused by a limit, by limit: max_streams, bad_request.",
+			Name: "tickertape_rejected_total", Help: "Requests refused by a limit, by limit: " + list(rejectCauses()) + ".",
 		}, []string{"limit"}),
 		Batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "tickertape_batch_events", Help: "Events per write to one client: how far wake-ups batch under load.",
@@ -108,7 +121,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.EventsSent.WithLabelValues(t.String())
 		m.BytesSent.WithLabelValues(t.String())
 	}
-	for _, r := range []ResetReason{ResetLapped, ResetBadID, ResetTooOld, ResetFuture} {
+	for _, r := range resetReasons() {
 		m.Resets.WithLabelValues(string(r))
 	}
 	for _, r := range []replayResult{replayHit, replayMiss} {
@@ -116,4 +129,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch)
 	return m
+}
+
+// list joins label values for a metric's help: "a, b, c".
+func list[T ~string](values []T) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
 }
