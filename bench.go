@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tickertape/compare"
+	"tickertape/feed"
 )
 
 // benchConfig is what `tickertape bench`'s flags say.
@@ -28,7 +29,7 @@ type benchConfig struct {
 	rate       float64
 	symbols    string
 	seed       int64
-	transports []string
+	transports []feed.Transport
 	json       bool
 }
 
@@ -54,9 +55,9 @@ func parseBenchConfig(args []string, getenv func(string) string, stderr io.Write
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
-	for _, t := range splitList(transports) {
-		t = strings.ToLower(t)
-		if !slices.Contains(compare.Transports(), t) {
+	for _, name := range splitList(transports) {
+		t := feed.Transport(strings.ToLower(name))
+		if !slices.Contains(feed.Transports(), t) {
 			return nil, fmt.Errorf("bench: -transports: unknown transport %q (use sse, ws)", t)
 		}
 		if !slices.Contains(c.transports, t) {
@@ -90,7 +91,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if c.url != "" {
 		u := strings.TrimSuffix(c.url, "/")
 		cfg.Describe = u
-		cfg.Start = func(context.Context, string) (compare.Target, error) { return compare.Target{URL: u}, nil }
+		cfg.Start = func(context.Context, feed.Transport) (compare.Target, error) { return compare.Target{URL: u}, nil }
 	} else {
 		exe, err := os.Executable()
 		if err != nil {
@@ -99,7 +100,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Rate, cfg.Symbols = c.rate, c.symbols
 		cfg.Describe = "a child process of this binary, one per transport (tickertape -rate " +
 			strconv.FormatFloat(c.rate, 'g', -1, 64) + " -symbols " + c.symbols + ")"
-		cfg.Start = func(ctx context.Context, _ string) (compare.Target, error) {
+		cfg.Start = func(ctx context.Context, _ feed.Transport) (compare.Target, error) {
 			return startChild(ctx, exe, "-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(c.rate, 'g', -1, 64),
 				"-symbols", c.symbols, "-seed", strconv.FormatInt(c.seed, 10), "-log-level", "warn",
 				"-max-streams", strconv.Itoa(c.clients+100))

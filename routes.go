@@ -67,7 +67,7 @@ func routes(d routeDeps) (http.Handler, error) {
 		return nil, fmt.Errorf("routes: symbols: %w", err)
 	}
 	r.Handle("/api/symbols", api(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, symbolsJSON)
+		feed.WriteJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
 	// Bench runs from the dashboard; they end when the server shuts down.
@@ -119,13 +119,6 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
 }
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
 // snapshotHandler serves GET /api/snapshot: the snapshot event's data.
 func snapshotHandler(log *feed.Log) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +131,7 @@ func snapshotHandler(log *feed.Log) http.Handler {
 		if id != 0 {
 			w.Header().Set("X-Last-Event-ID", fmt.Sprint(id))
 		}
-		writeJSON(w, http.StatusOK, data)
+		feed.WriteJSON(w, http.StatusOK, data)
 	})
 }
 

@@ -9,16 +9,15 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
-)
 
-// Transports returns the transports a bench can drive, in the order they
-// run by default.
-func Transports() []string { return []string{"sse", "ws"} }
+	"tickertape/feed"
+)
 
 // Target is a server to bench. Stop ends it (nil for a server the bench
 // did not start).
@@ -32,13 +31,13 @@ type Target struct {
 
 // Config is one bench run.
 type Config struct {
-	Clients    int           // clients per transport
-	Duration   time.Duration // measured time per transport
-	Transports []string      // of Transports, run one after the other
+	Clients    int              // clients per transport
+	Duration   time.Duration    // measured time per transport
+	Transports []feed.Transport // of feed.Transports, run one after the other
 	// Start returns the server one transport's turn runs against. Each
 	// transport gets a fresh server when Start starts one, so neither
 	// inherits the other's heap.
-	Start func(ctx context.Context, transport string) (Target, error)
+	Start func(ctx context.Context, transport feed.Transport) (Target, error)
 	// Progress, if not nil, is told how the run advances, about once a
 	// second. It is called from Run's goroutine.
 	Progress func(Progress)
@@ -51,7 +50,7 @@ type Config struct {
 
 // Progress is how far a run is.
 type Progress struct {
-	Transport string `json:"transport"`
+	Transport feed.Transport `json:"transport"` // "" for the run as a whole
 	// Phase is "starting", "connecting", "running" or "done".
 	Phase      string  `json:"phase"`
 	Completion float64 `json:"completion"` // 0 … 100, the whole run
@@ -105,7 +104,8 @@ type Result struct {
 //     not above the last; resets: reset events (a client that was lapped).
 //   - errors: clients that failed to connect or were cut; firstError is one.
 type TransportResult struct {
-	Transport                  string   `json:"transport"`
+	Transport feed.Transport `json:"transport"`
+
 	ClientsHeld                int      `json:"clientsHeld"`
 	MarketEventsPerSec         float64  `json:"marketEventsPerSec"`
 	EventsPerSec               float64  `json:"eventsPerSec"`
@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Date: time.Now().UTC().Truncate(time.Second), Target: cfg.Describe, Clients: cfg.Clients,
 		DurationSeconds: cfg.Duration.Seconds(), Rate: cfg.Rate, Symbols: cfg.Symbols}
 	for i, tr := range cfg.Transports {
-		if tr != "sse" && tr != "ws" {
+		if !slices.Contains(feed.Transports(), tr) {
 			return nil, fmt.Errorf("compare: unknown transport %q (use sse, ws)", tr)
 		}
 		tres, shared, err := runTransport(ctx, cfg, i, tr)
@@ -151,7 +151,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-func runTransport(ctx context.Context, cfg Config, turn int, tr string) (TransportResult, bool, error) {
+func runTransport(ctx context.Context, cfg Config, turn int, tr feed.Transport) (TransportResult, bool, error) {
 	out := TransportResult{Transport: tr}
 	report := func(p Progress) {
 		if cfg.Progress != nil {
@@ -203,7 +203,7 @@ func runTransport(ctx context.Context, cfg Config, turn int, tr string) (Transpo
 			}
 			defer release()
 			ready := func() { release(); once() }
-			if tr == "sse" {
+			if tr == feed.SSE {
 				errs[i] = cl.runSSE(cctx, base, ready)
 			} else {
 				errs[i] = cl.runWS(cctx, base, ready)
@@ -465,7 +465,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintln(tw)
 	}
 	f := func(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
-	row("", func(t TransportResult) string { return t.Transport })
+	row("", func(t TransportResult) string { return t.Transport.String() })
 	row("clients held", func(t TransportResult) string { return fmt.Sprintf("%d/%d", t.ClientsHeld, r.Clients) })
 	row("market events/s", func(t TransportResult) string { return f(t.MarketEventsPerSec, 0) })
 	row("events/s delivered", func(t TransportResult) string { return f(t.EventsPerSec, 0) })
@@ -501,8 +501,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 // InProcess returns a Config.Start that starts a fresh [StartServer] for
 // each transport's turn.
-func InProcess(sc ServerConfig) func(context.Context, string) (Target, error) {
-	return func(context.Context, string) (Target, error) {
+func InProcess(sc ServerConfig) func(context.Context, feed.Transport) (Target, error) {
+	return func(context.Context, feed.Transport) (Target, error) {
 		s, err := StartServer(sc)
 		if err != nil {
 			return Target{}, err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tickertape/feed"
 )
 
 // TestBenchSmall runs a real bench, small: a few clients of each transport
@@ -17,7 +19,7 @@ func TestBenchSmall(t *testing.T) {
 	t.Parallel()
 	var progress []Progress
 	cfg := Config{
-		Clients: 3, Duration: 2 * time.Second, Transports: []string{"sse", "ws"},
+		Clients: 3, Duration: 2 * time.Second, Transports: []feed.Transport{feed.SSE, feed.WS},
 		Start:    InProcess(ServerConfig{Rate: 300, Symbols: "10", Seed: 1}),
 		Progress: func(p Progress) { progress = append(progress, p) },
 		Describe: "in-process test server", Rate: 300, Symbols: "10",

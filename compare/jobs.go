@@ -103,12 +103,12 @@ type job struct {
 
 // progressEvent is the data of a progress event.
 type progressEvent struct {
-	Job        string  `json:"job"`
-	Status     string  `json:"status"` // in_progress, done, failed
-	Completion float64 `json:"completion"`
-	Transport  string  `json:"transport,omitempty"`
-	Phase      string  `json:"phase,omitempty"`
-	Clients    int     `json:"clients,omitempty"`
+	Job        string         `json:"job"`
+	Status     string         `json:"status"` // in_progress, done, failed
+	Completion float64        `json:"completion"`
+	Transport  feed.Transport `json:"transport,omitempty"`
+	Phase      string         `json:"phase,omitempty"`
+	Clients    int            `json:"clients,omitempty"`
 	// EventsPerSec and ElapsedSeconds are those of the running transport.
 	EventsPerSec   float64 `json:"eventsPerSec,omitempty"`
 	ElapsedSeconds float64 `json:"elapsedSeconds,omitempty"`
@@ -149,31 +149,16 @@ type benchRequest struct {
 	Transports []string        `json:"transports"`
 }
 
-// jobError is a JSON error body naming the bad fields.
-type jobError struct {
-	Error  string   `json:"error"`
-	Fields []string `json:"fields,omitempty"`
-	Job    string   `json:"job,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
-
-// parseBenchRequest reads and bounds a request; every bad field is named.
-func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
-	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: Transports()}
+// parseBenchRequest reads and bounds a request; every bad field is named
+// in the 400's Fields.
+func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
+	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: feed.Transports()}
 	rate := 1000.0
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, 0, &jobError{Error: "the body is not a bench request: " + err.Error() +
+		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: "the body is not a bench request: " + err.Error() +
 			`; send {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
 	}
 	var msgs, fields []string
@@ -209,8 +194,9 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 	}
 	if req.Transports != nil {
 		cfg.Transports = nil
-		for _, t := range req.Transports {
-			if !slices.Contains(Transports(), t) {
+		for _, name := range req.Transports {
+			t := feed.Transport(name)
+			if !slices.Contains(feed.Transports(), t) {
 				bad("transports", fmt.Sprintf("transports names %q, which is unknown; use sse, ws", t))
 				break
 			}
@@ -228,7 +214,7 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 		fields = append(fields, "rate")
 	}
 	if len(msgs) > 0 {
-		return cfg, 0, &jobError{Error: strings.Join(msgs, "; "), Fields: fields}
+		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: strings.Join(msgs, "; "), Fields: fields}
 	}
 	return cfg, rate, nil
 }
@@ -236,21 +222,21 @@ func parseBenchRequest(r io.Reader) (Config, float64, *jobError) {
 // StartHandler serves POST /api/bench.
 func (j *Jobs) StartHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg, rate, jerr := parseBenchRequest(r.Body)
-		if jerr != nil {
-			writeJSON(w, http.StatusBadRequest, jerr)
+		cfg, rate, rerr := parseBenchRequest(r.Body)
+		if rerr != nil {
+			feed.WriteError(w, rerr)
 			return
 		}
 		j.mu.Lock()
 		if j.running != "" {
 			id := j.running
 			j.mu.Unlock()
-			writeJSON(w, http.StatusConflict, jobError{Error: "a bench run is in progress; follow it or try again when it ends", Job: id})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusConflict, Message: "a bench run is in progress; follow it or try again when it ends", Job: id})
 			return
 		}
 		if j.ctx.Err() != nil || isClosed(j.opts.Done) {
 			j.mu.Unlock()
-			writeJSON(w, http.StatusServiceUnavailable, jobError{Error: "the server is shutting down"})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusServiceUnavailable, Message: "the server is shutting down"})
 			return
 		}
 		j.next++
@@ -272,7 +258,8 @@ func (j *Jobs) StartHandler() http.Handler {
 		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Phase: "queued"})
 		go j.run(jb, cfg)
 		w.Header().Set("Location", "/api/jobs/"+jb.id+"/events")
-		writeJSON(w, http.StatusAccepted, map[string]string{"job": jb.id})
+		body, _ := json.Marshal(map[string]string{"job": jb.id})
+		feed.WriteJSON(w, http.StatusAccepted, append(body, '\n'))
 	})
 }
 
@@ -334,37 +321,26 @@ func (j *Jobs) EventsHandler() http.Handler {
 		jb := j.jobs[id]
 		j.mu.Unlock()
 		if jb == nil {
-			writeJSON(w, http.StatusNotFound, jobError{Error: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusNotFound,
+				Message: "no such job: " + id + " (jobs are kept while the server runs, the last " + strconv.Itoa(keptJobs) + ")"})
 			return
 		}
-		lastID := r.Header.Get("Last-Event-ID")
-		if lastID == "" {
-			lastID = r.URL.Query().Get("lastEventId")
-		}
-		n, _ := strconv.Atoi(strings.TrimSpace(lastID))
+		// Job events have ids from 1: a missing or bad id is the start.
+		n, _ := strconv.Atoi(strings.TrimSpace(feed.LastEventID(r)))
 		n = max(n, 0)
 		if frames, ended, _ := jb.since(n); ended && len(frames) == 0 {
 			// Everything was read: 204 tells EventSource not to reconnect.
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		feed.SetStreamHeaders(w.Header())
-		w.WriteHeader(http.StatusOK)
-		rc := http.NewResponseController(w)
-		write := func(b []byte) bool {
-			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := w.Write(b); err != nil {
-				return false
-			}
-			return rc.Flush() == nil
-		}
-		if !write([]byte("retry: 1000\n\n")) {
+		es, err := feed.StartEventStream(w, 0, 0) // feed's retry and write timeout
+		if err != nil {
 			return
 		}
 		for {
 			frames, ended, wake := jb.since(n)
-			for _, f := range frames {
-				if !write(f) {
+			if len(frames) > 0 {
+				if err := es.WriteBatch(frames); err != nil {
 					return
 				}
 			}

@@ -39,17 +39,15 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 		}
 		patterns = append(patterns, o)
 	}
-	opts := hub.Options()
-	bytes := opts.Metrics.BytesSent.WithLabelValues("ws")
+	timeout := hub.WriteTimeout()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !anyOrigin {
 			if err := checkOrigin(r, patterns); err != nil {
-				opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
-				feed.WriteError(w, &feed.RequestError{Status: http.StatusForbidden, Message: err.Error()})
+				hub.Reject(w, &feed.RequestError{Status: http.StatusForbidden, Message: err.Error()})
 				return
 			}
 		}
-		st, err := hub.Open(r, "ws", feed.WS)
+		st, err := hub.Open(r, feed.WS)
 		if err != nil {
 			feed.WriteError(w, err)
 			return
@@ -61,7 +59,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 				Message: "this endpoint speaks WebSocket; connect with a WebSocket client (or use GET /events for Server-Sent Events)"})
 			return
 		}
-		cw := &corkWriter{ResponseWriter: w, timeout: opts.WriteTimeout}
+		cw := &corkWriter{ResponseWriter: w, timeout: timeout}
 		c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 			// The origin was checked above, with the same rule and a JSON
 			// answer; Accept would only check it again.
@@ -92,7 +90,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			}
 		}()
 
-		ww := &wsWriter{c: c, conn: cw.conn, ctx: ctx, timeout: opts.WriteTimeout, bytes: bytes}
+		ww := &wsWriter{c: c, conn: cw.conn, ctx: ctx, timeout: timeout}
 		err = st.Run(ctx, ww)
 		if errors.Is(err, feed.ErrClosed) {
 			// Shutting down: 1001, so the client reconnects, to us or to
@@ -165,13 +163,13 @@ func checkOrigin(r *http.Request, patterns []string) error {
 }
 
 // wsWriter is the WebSocket side of a subscription: one text message per
-// event, the batch corked into one write under one deadline.
+// event, the batch corked into one write under one deadline. The stream
+// counts what it writes.
 type wsWriter struct {
 	c       *websocket.Conn
 	conn    *corkConn
 	ctx     context.Context
 	timeout time.Duration
-	bytes   interface{ Add(float64) }
 }
 
 func (w *wsWriter) WriteBatch(msgs [][]byte) error {
@@ -181,19 +179,13 @@ func (w *wsWriter) WriteBatch(msgs [][]byte) error {
 	// frame that holds the write lock is itself under a deadline.
 	deadline := time.Now().Add(w.timeout)
 	w.conn.cork()
-	n := 0
 	for _, m := range msgs {
 		if err := w.c.Write(context.Background(), websocket.MessageText, m); err != nil {
 			w.conn.uncork(deadline)
 			return err
 		}
-		n += len(m)
 	}
-	if err := w.conn.uncork(deadline); err != nil {
-		return err
-	}
-	w.bytes.Add(float64(n))
-	return nil
+	return w.conn.uncork(deadline)
 }
 
 func (w *wsWriter) Heartbeat() error {

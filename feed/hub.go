@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure the streams of both transports. Zero fields take the
@@ -30,10 +31,10 @@ func (o *Options) defaults() {
 		o.Heartbeat = 15 * time.Second
 	}
 	if o.Retry <= 0 {
-		o.Retry = time.Second
+		o.Retry = defaultRetry
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = defaultWriteTimeout
 	}
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = 10000
@@ -66,34 +67,42 @@ func NewHub(log *Log, opts Options) *Hub {
 // Log returns the hub's log.
 func (h *Hub) Log() *Log { return h.log }
 
-// Options returns the hub's options, defaults filled in.
-func (h *Hub) Options() Options { return h.opts }
+// WriteTimeout returns the longest one write to a client may block
+// before the client is dropped (Options.WriteTimeout). A transport bounds
+// each of its writes by it.
+func (h *Hub) WriteTimeout() time.Duration { return h.opts.WriteTimeout }
+
+// Reject answers a stream request that its transport refused before
+// opening it (an Origin or an Accept header it cannot serve) with err, as
+// [WriteError] does, and counts it among the rejected bad requests.
+func (h *Hub) Reject(w http.ResponseWriter, err *RequestError) {
+	h.reject(rejectBadRequest)
+	WriteError(w, err)
+}
 
 // Stream is one admitted client of some transport. Close it when done.
 type Stream struct {
 	hub       *Hub
 	sub       *Subscription
-	transport string
+	transport Transport
 	remote    string
 	closed    bool
 }
 
 // Open admits a stream request: it parses the query and the client's last
 // id (the Last-Event-ID header wins over ?lastEventId=), checks the limits,
-// and subscribes. The error is a *RequestError for the client.
-func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, error) {
+// and subscribes with the transport's encoding. The error is a
+// *RequestError for the client.
+func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 	f, err := h.log.ParseQuery(r.URL.RawQuery, h.opts.Query)
 	if err != nil {
-		h.opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
+		h.reject(rejectBadRequest)
 		return nil, err
 	}
-	lastID := r.Header.Get("Last-Event-ID")
-	if lastID == "" {
-		lastID = r.URL.Query().Get("lastEventId")
-	}
+	lastID := LastEventID(r)
 	if n := h.open.Add(1); n > int64(h.opts.MaxStreams) {
 		h.open.Add(-1)
-		h.opts.Metrics.Rejected.WithLabelValues("max_streams").Inc()
+		h.reject(rejectMaxStreams)
 		return nil, &RequestError{
 			Status:     http.StatusServiceUnavailable,
 			Message:    "too many open streams (" + strconv.Itoa(h.opts.MaxStreams) + "); retry later or on another node",
@@ -101,16 +110,16 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 		}
 	}
 	h.wg.Add(1)
-	sub := h.log.Subscribe(f, lastID, enc)
+	sub := h.log.Subscribe(f, lastID, transport)
 	m := h.opts.Metrics
 	if lastID != "" {
+		result := replayMiss
 		if sub.Replayed() {
-			m.Replay.WithLabelValues("hit").Inc()
-		} else {
-			m.Replay.WithLabelValues("miss").Inc()
+			result = replayHit
 		}
+		m.Replay.WithLabelValues(string(result)).Inc()
 	}
-	m.Clients.WithLabelValues(transport).Inc()
+	m.Clients.WithLabelValues(transport.String()).Inc()
 	return &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}, nil
 }
 
@@ -121,7 +130,7 @@ func (s *Stream) Close() {
 	}
 	s.closed = true
 	s.hub.open.Add(-1)
-	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport).Dec()
+	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport.String()).Dec()
 	s.hub.wg.Done()
 }
 
@@ -140,54 +149,76 @@ func (h *Hub) Wait(ctx context.Context) error {
 }
 
 // Run delivers the stream to w until ctx is done, the log closes
-// (ErrClosed) or a write fails. A write that fails is counted and logged
-// once, with its cause.
+// (ErrClosed) or a write fails. It counts what w wrote, events and bytes;
+// a write that fails is counted and logged once, with its cause.
 func (s *Stream) Run(ctx context.Context, w Writer) error {
 	m := s.hub.opts.Metrics
-	sent := m.EventsSent.WithLabelValues(s.transport)
-	batch := m.Batch.WithLabelValues(s.transport)
+	sent := m.EventsSent.WithLabelValues(s.transport.String())
+	batch := m.Batch.WithLabelValues(s.transport.String())
 	total := 0
 	start := time.Now()
-	err := s.sub.Run(ctx, w, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
+	cw := &countingWriter{Writer: w, bytes: m.BytesSent.WithLabelValues(s.transport.String())}
+	err := s.sub.Run(ctx, cw, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
 		total += n
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
 		for _, r := range resets {
-			m.Resets.WithLabelValues(string(r)).Inc()
-			if r == ResetLapped {
-				s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
-					"transport", s.transport, "remote", s.remote)
-			}
+			s.recordReset(r)
 		}
 	})
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
 	default:
-		cause := "write_error"
-		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-			cause = "write_timeout"
-		}
-		m.Dropped.WithLabelValues(s.transport, cause).Inc()
-		s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
-			"cause", cause, "events", total, "after", time.Since(start).Round(time.Millisecond), "err", err)
+		s.recordDrop(causeOf(err), err, total, time.Since(start))
 	}
 	return err
 }
 
-// WriteError writes a client's mistake as docs/API.md's JSON body. Any error
-// that is not a *RequestError is a 500 whose text is not shown.
-func WriteError(w http.ResponseWriter, err error) {
-	var re *RequestError
-	if !errors.As(err, &re) {
-		re = &RequestError{Status: http.StatusInternalServerError, Message: "internal error"}
+// countingWriter counts the bytes of every batch its Writer wrote.
+type countingWriter struct {
+	Writer
+	bytes prometheus.Counter
+}
+
+func (c *countingWriter) WriteBatch(msgs [][]byte) error {
+	if err := c.Writer.WriteBatch(msgs); err != nil {
+		return err
 	}
-	if re.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(re.RetryAfter))
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(re.Status)
-	b, _ := json.Marshal(re)
-	w.Write(append(b, '\n'))
+	c.bytes.Add(float64(n))
+	return nil
+}
+
+// reject counts a request refused before it became a stream.
+func (h *Hub) reject(cause rejectCause) {
+	h.opts.Metrics.Rejected.WithLabelValues(string(cause)).Inc()
+}
+
+// recordReset counts a reset sent, and logs the one that tells of a slow
+// client.
+func (s *Stream) recordReset(r ResetReason) {
+	s.hub.opts.Metrics.Resets.WithLabelValues(string(r)).Inc()
+	if r == ResetLapped {
+		s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
+			"transport", s.transport, "remote", s.remote)
+	}
+}
+
+// recordDrop counts a stream the server ended early and logs it, once,
+// with its cause: the one place a drop becomes a metric and a log line.
+func (s *Stream) recordDrop(cause dropCause, err error, events int, after time.Duration) {
+	s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport.String(), string(cause)).Inc()
+	s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
+		"cause", cause, "events", events, "after", after.Round(time.Millisecond), "err", err)
+}
+
+// causeOf tells a write that timed out from one that failed.
+func causeOf(err error) dropCause {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return dropWriteTimeout
+	}
+	return dropWriteError
 }

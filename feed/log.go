@@ -80,9 +80,6 @@ func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 	return l, nil
 }
 
-// Symbols returns the symbols the log serves, in the order given to NewLog.
-func (l *Log) Symbols() []string { return slices.Clone(l.symbols) }
-
 // Publish appends one market event: name is quote, score, market or status;
 // symbol is the event's symbol, or "" for market-wide events; data is
 // marshalled to JSON once. Publish is meant for one writer; concurrent

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -34,19 +35,6 @@ func (f *Filter) wants(e *entry) bool {
 	}
 	return e.sym < 0 || f.Symbols == nil || f.Symbols[e.sym]
 }
-
-// RequestError is a client's mistake in a request: it becomes a 4xx with a
-// JSON body ({"error": ..., and the fields below when set}).
-type RequestError struct {
-	Status         int      `json:"-"`
-	Message        string   `json:"error"`
-	UnknownSymbols []string `json:"unknownSymbols,omitempty"`
-	UnknownEvents  []string `json:"unknownEvents,omitempty"`
-	UnknownParams  []string `json:"unknownParams,omitempty"`
-	RetryAfter     int      `json:"retryAfter,omitempty"` // seconds; also sent as Retry-After
-}
-
-func (e *RequestError) Error() string { return e.Message }
 
 // QueryLimits bounds what one query may ask for.
 type QueryLimits struct {
@@ -151,6 +139,17 @@ func (l *Log) ParseQuery(rawQuery string, lim QueryLimits) (Filter, error) {
 		return Filter{}, bad
 	}
 	return f, nil
+}
+
+// LastEventID returns the id of the last event a client saw, from which
+// it resumes: the Last-Event-ID header that EventSource sends when it
+// reconnects, or else the lastEventId query parameter (which a WebSocket
+// client, or a page that kept the id itself, can give). "" is none.
+func LastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	return r.URL.Query().Get("lastEventId")
 }
 
 func quoteList(items []string) string {

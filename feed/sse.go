@@ -7,45 +7,95 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The defaults of Options.Retry and Options.WriteTimeout, and of a zero
+// argument to StartEventStream.
+const (
+	defaultRetry        = time.Second
+	defaultWriteTimeout = 10 * time.Second
+)
+
+var (
+	heartbeat    = []byte(": heartbeat\n\n")
+	shuttingDown = []byte(": server shutting down; reconnect\nretry: 500\n\n")
 )
 
 // SSEHandler serves GET /events: docs/API.md's Server-Sent Events stream.
 func (h *Hub) SSEHandler() http.Handler {
-	retry := []byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n\n")
+	retry := retryLine(h.opts.Retry)
+	bytes := h.opts.Metrics.BytesSent.WithLabelValues(SSE.String())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEventStream(r.Header.Get("Accept")) {
-			h.opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
-			WriteError(w, &RequestError{Status: http.StatusNotAcceptable,
+			h.Reject(w, &RequestError{Status: http.StatusNotAcceptable,
 				Message: "this endpoint streams text/event-stream; send Accept: text/event-stream (or */*)"})
 			return
 		}
-		st, err := h.Open(r, "sse", SSE)
+		st, err := h.Open(r, SSE)
 		if err != nil {
 			WriteError(w, err)
 			return
 		}
 		defer st.Close()
 
-		SetStreamHeaders(w.Header())
-		w.WriteHeader(http.StatusOK)
-
-		sw := &sseWriter{rc: http.NewResponseController(w), w: w, timeout: h.opts.WriteTimeout,
-			bytes: h.opts.Metrics.BytesSent.WithLabelValues("sse")}
-		if err := sw.write(retry); err != nil {
+		es, err := startEventStream(w, retry, h.opts.WriteTimeout, bytes)
+		if err != nil {
 			return
 		}
-		err = st.Run(r.Context(), sw)
+		err = st.Run(r.Context(), es)
 		if errors.Is(err, ErrClosed) {
 			// Shutting down: a last hint, then the chunked response ends
 			// cleanly and EventSource reconnects, to us or another node.
-			sw.write([]byte(": server shutting down; reconnect\nretry: 500\n\n"))
+			es.Write(shuttingDown)
 		}
 	})
 }
 
-// SetStreamHeaders sets the headers of an event stream: its type, no
+// EventStream writes one event-stream response: each write under its own
+// deadline, then flushed. It is a [Writer], the one /events runs its
+// [Stream] on; the job API (GET /api/jobs/{id}/events) writes its progress
+// through one too. It belongs to the handler's goroutine.
+type EventStream struct {
+	rc      *http.ResponseController
+	w       http.ResponseWriter
+	timeout time.Duration
+	bytes   prometheus.Counter // what Write writes; nil: not counted
+}
+
+// StartEventStream begins an event-stream response on w: the headers
+// (text/event-stream, no caching, no buffering by proxies), 200, and a
+// retry: line that tells EventSource how long to wait before it
+// reconnects. Each later write must finish within timeout, or it fails and
+// the stream should end. A zero retry or timeout takes [Options]' default.
+func StartEventStream(w http.ResponseWriter, retry, timeout time.Duration) (*EventStream, error) {
+	if retry <= 0 {
+		retry = defaultRetry
+	}
+	return startEventStream(w, retryLine(retry), timeout, nil)
+}
+
+func startEventStream(w http.ResponseWriter, retry []byte, timeout time.Duration, bytes prometheus.Counter) (*EventStream, error) {
+	if timeout <= 0 {
+		timeout = defaultWriteTimeout
+	}
+	setStreamHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	es := &EventStream{rc: http.NewResponseController(w), w: w, timeout: timeout, bytes: bytes}
+	if err := es.Write(retry); err != nil {
+		return nil, err
+	}
+	return es, nil
+}
+
+func retryLine(d time.Duration) []byte {
+	return []byte("retry: " + strconv.FormatInt(d.Milliseconds(), 10) + "\n\n")
+}
+
+// setStreamHeaders sets the headers of an event stream: its type, no
 // caching, and no buffering by proxies (nginx reads X-Accel-Buffering).
-func SetStreamHeaders(h http.Header) {
+func setStreamHeaders(h http.Header) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
@@ -74,44 +124,29 @@ func acceptsEventStream(accept string) bool {
 	return false
 }
 
-// sseWriter writes batches to one response: one write, one flush, each
-// under its own deadline.
-type sseWriter struct {
-	rc      *http.ResponseController
-	w       http.ResponseWriter
-	timeout time.Duration
-	bytes   interface{ Add(float64) }
-}
-
-var heartbeat = []byte(": heartbeat\n\n")
-
-// WriteBatch writes every message through net/http's per-connection
-// buffer and flushes once. No per-client copy: a client that is catching
-// up costs its share of the shared frames, nothing more.
-func (s *sseWriter) WriteBatch(msgs [][]byte) error {
-	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+// WriteBatch writes every frame, in order, through net/http's
+// per-connection buffer and flushes once, all under one deadline. No
+// per-client copy: a client that is catching up costs its share of the
+// shared frames, nothing more. A [Stream] counts the batch's bytes.
+func (s *EventStream) WriteBatch(frames [][]byte) error {
+	if err := s.deadline(); err != nil {
 		return err
 	}
-	n := 0
-	for _, m := range msgs {
-		if _, err := s.w.Write(m); err != nil {
+	for _, f := range frames {
+		if _, err := s.w.Write(f); err != nil {
 			return err
 		}
-		n += len(m)
 	}
-	if err := s.rc.Flush(); err != nil {
-		return err
-	}
-	s.bytes.Add(float64(n))
-	return nil
+	return s.rc.Flush()
 }
 
-func (s *sseWriter) Heartbeat() error { return s.write(heartbeat) }
+// Heartbeat writes a comment, which keeps the stream and every proxy
+// between open.
+func (s *EventStream) Heartbeat() error { return s.Write(heartbeat) }
 
-func (s *sseWriter) write(b []byte) error {
-	// A per-write deadline, not a server-wide WriteTimeout, which would
-	// cut healthy long-lived streams.
-	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+// Write writes b, framed already (see [AppendSSE]), and flushes it.
+func (s *EventStream) Write(b []byte) error {
+	if err := s.deadline(); err != nil {
 		return err
 	}
 	if _, err := s.w.Write(b); err != nil {
@@ -120,6 +155,17 @@ func (s *sseWriter) write(b []byte) error {
 	if err := s.rc.Flush(); err != nil {
 		return err
 	}
-	s.bytes.Add(float64(len(b)))
+	if s.bytes != nil {
+		s.bytes.Add(float64(len(b)))
+	}
+	return nil
+}
+
+// deadline bounds the next write. A per-write deadline, not a server-wide
+// WriteTimeout, which would cut healthy long-lived streams.
+func (s *EventStream) deadline() error {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
 	return nil
 }

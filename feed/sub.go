@@ -7,27 +7,6 @@ import (
 	"time"
 )
 
-// Encoding selects which of an event's two encodings a subscription takes.
-type Encoding uint8
-
-// The two encodings the log makes of every event.
-const (
-	SSE Encoding = iota // event-stream frames
-	WS                  // WebSocket twin messages
-)
-
-// ResetReason says why a subscriber got a reset instead of what it asked
-// for. Every reset is counted by its reason.
-type ResetReason string
-
-// The reasons for a reset, all of them.
-const (
-	ResetLapped ResetReason = "lapped"  // the client read too slowly; the ring overtook it
-	ResetBadID  ResetReason = "bad_id"  // Last-Event-ID is not a decimal id
-	ResetTooOld ResetReason = "too_old" // the id fell off the resume buffer (or is from an earlier run)
-	ResetFuture ResetReason = "future"  // the id is newer than anything sent
-)
-
 // maxBatchBytes bounds one batch, so a client far behind is caught up in
 // several writes, each under its own deadline, rather than one huge one.
 const maxBatchBytes = 256 << 10
@@ -39,7 +18,7 @@ type Subscription struct {
 	// Set at construction, then read-only.
 	log    *Log
 	filter Filter
-	enc    Encoding
+	ws     bool // the transport is WS: take the WebSocket encoding
 
 	// Owned by the serving goroutine.
 	cursor   uint64      // the next id to deliver
@@ -53,9 +32,10 @@ type Subscription struct {
 // Subscribe starts a subscription. lastID is the client's Last-Event-ID
 // ("" for a fresh stream, which starts with a snapshot). An id the log can
 // resume from starts delivery right after it, with no snapshot; any other
-// id gives a reset and then a snapshot.
-func (l *Log) Subscribe(f Filter, lastID string, enc Encoding) *Subscription {
-	s := &Subscription{log: l, filter: f, enc: enc}
+// id gives a reset and then a snapshot. The transport selects the
+// encoding of the frames the subscription hands out.
+func (l *Log) Subscribe(f Filter, lastID string, t Transport) *Subscription {
+	s := &Subscription{log: l, filter: f, ws: t == WS}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	s.cursor = l.next
@@ -169,7 +149,7 @@ func (s *Subscription) conflate(msgs [][]byte) [][]byte {
 }
 
 func (s *Subscription) bytes(e *entry) []byte {
-	if s.enc == WS {
+	if s.ws {
 		return e.ws
 	}
 	return e.sse
@@ -178,7 +158,7 @@ func (s *Subscription) bytes(e *entry) []byte {
 // frame encodes an event made for this subscriber alone (reset, snapshot).
 func (s *Subscription) frame(name string, id uint64, data []byte) []byte {
 	var b []byte
-	if s.enc == WS {
+	if s.ws {
 		b, _ = appendWS(make([]byte, 0, len(data)+48), id, name, data)
 	} else {
 		b, _ = AppendSSE(make([]byte, 0, len(data)+48), id, name, data)
