@@ -166,9 +166,78 @@ func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
 	}
 }
 
+// nodeProcess is a tickertape node in a process of its own (this test
+// binary, running main), so that it can be killed as kill -9 does.
+type nodeProcess struct {
+	url    string // http://127.0.0.1:port
+	addr   string // 127.0.0.1:port, to start it again on
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	err    error         // how it exited, once exited is closed
+	stderr *syncBuffer
+}
+
+// startNodeProcess runs a node listening on addr (127.0.0.1:0 for a free
+// port) with args, and waits until it serves. It is killed at the end of
+// the test if it still runs.
+func startNodeProcess(t *testing.T, addr string, args ...string) *nodeProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-addr", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
+	var stdout syncBuffer
+	n := &nodeProcess{cmd: cmd, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = &stdout, n.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.err = cmd.Wait(); close(n.exited) }()
+	t.Cleanup(func() { n.kill(t) })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// run prints this line once the node listens and its source is ready.
+		if line, _, ok := strings.Cut(string(stdout.Bytes()), "\n"); ok {
+			n.url = strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
+			n.addr = strings.TrimPrefix(n.url, "http://")
+			return n
+		}
+		select {
+		case <-n.exited:
+			t.Fatalf("node on %s exited: %v; stderr: %s", addr, n.err, n.stderr)
+		case <-time.After(20 * time.Millisecond): // polling an outside process
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node on %s did not start; stderr: %s", addr, n.stderr)
+		}
+	}
+}
+
+// kill ends the node at once, as kill -9 does: its streams are cut, not
+// ended.
+func (n *nodeProcess) kill(t *testing.T) {
+	t.Helper()
+	n.cmd.Process.Kill()
+	<-n.exited
+}
+
+// term sends SIGTERM and returns how the node exited.
+func (n *nodeProcess) term(t *testing.T) error {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.exited:
+		return n.err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node %s did not stop after SIGTERM; stderr: %s", n.url, n.stderr)
+		return nil
+	}
+}
+
 // Two consumer nodes behind the shipped nginx config: the stream is not
-// buffered, /ws upgrades, and a client whose node stops reconnects through
-// nginx, as EventSource does, and resumes on the other node with no gap.
+// buffered, /ws upgrades, and a client whose node stops (SIGTERM)
+// reconnects through nginx, as EventSource does, and resumes on the other
+// node with no gap.
 func TestNginxTwoNodes(t *testing.T) {
 	t.Parallel()
 	nginxBinary(t) // skip before starting anything
@@ -177,8 +246,9 @@ func TestNginxTwoNodes(t *testing.T) {
 	// A slow market: a buffering proxy would hold its small events for
 	// many seconds before passing a buffer's worth on.
 	startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "4", "-symbols", "5")
-	a := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
-	b := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
+	nodeArgs := []string{"-broker", url, "-heartbeat", "1s"}
+	a := startNodeProcess(t, "127.0.0.1:0", nodeArgs...)
+	b := startNodeProcess(t, "127.0.0.1:0", nodeArgs...)
 	base := startNginx(t, [2]string{a.url, b.url})
 
 	// Live events arrive one by one. A buffering proxy would hold even the
@@ -216,9 +286,11 @@ func TestNginxTwoNodes(t *testing.T) {
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
 
-	// An EventSource-like client: its node stops, it reconnects through
-	// nginx with Last-Event-ID and resumes on the other node.
-	waitClients := func(n *server, want float64) {
+	// A client's node stops (SIGTERM): its stream ends cleanly, and the
+	// client reconnects through nginx with Last-Event-ID, as EventSource
+	// does, and resumes on the other node.
+	clients := func(n *nodeProcess) float64 { return metric(t, n.url, `tickertape_clients{transport="sse"}`) }
+	waitClients := func(n *nodeProcess, want float64) {
 		waitMetric(t, n.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == want })
 	}
 	waitClients(a, 0)
@@ -229,12 +301,12 @@ func TestNginxTwoNodes(t *testing.T) {
 		last = eventID(t, readRun(t, c, last, 1)[0])
 	}
 	on, other := a, b
-	if metric(t, b.url, `tickertape_clients{transport="sse"}`) == 1 {
+	if clients(b) == 1 {
 		on, other = b, a
 	}
 	waitClients(on, 1)
-	if err := on.stop(t); err != nil {
-		t.Fatal(err)
+	if err := on.term(t); err != nil {
+		t.Fatalf("node after SIGTERM: %v; stderr: %s", err, on.stderr)
 	}
 	for {
 		ev, err := c.r.Next()
@@ -248,7 +320,7 @@ func TestNginxTwoNodes(t *testing.T) {
 	}
 	c = openEvents(t, nil, base+"/events", "Last-Event-ID", strconv.FormatUint(last, 10))
 	readRun(t, c, last, 10)
-	if v := metric(t, other.url, `tickertape_clients{transport="sse"}`); v != 1 {
+	if v := clients(other); v != 1 {
 		t.Fatalf("the resumed stream is not on the other node (clients %v)", v)
 	}
 }
