@@ -235,9 +235,11 @@ func (n *nodeProcess) term(t *testing.T) error {
 }
 
 // Two consumer nodes behind the shipped nginx config: the stream is not
-// buffered, /ws upgrades, and a client whose node stops (SIGTERM)
-// reconnects through nginx, as EventSource does, and resumes on the other
-// node with no gap.
+// buffered, /ws upgrades, and EventSource clients always resume with no
+// gap, whatever their nodes do: a node stops (SIGTERM), comes back and
+// takes new streams at once, the other one is killed (-9), then both are
+// down for seconds and one comes back. No nginx error may reach a client:
+// an EventSource closes for good on any non-200 answer.
 func TestNginxTwoNodes(t *testing.T) {
 	t.Parallel()
 	nginxBinary(t) // skip before starting anything
@@ -323,4 +325,94 @@ func TestNginxTwoNodes(t *testing.T) {
 	if v := clients(other); v != 1 {
 		t.Fatalf("the resumed stream is not on the other node (clients %v)", v)
 	}
+	c.stop()
+	waitClients(other, 0)
+	// While it is down, nginx tries it (round robin: one request of two
+	// goes to it first), and answers each request from the other node.
+	for range 2 {
+		if resp, body := get(t, base+"/api/symbols"); resp.StatusCode != 200 {
+			t.Fatalf("/api/symbols through nginx with a node down: %s %s", resp.Status, body)
+		}
+	}
+
+	// The stopped node comes back. nginx found it down, and no stream it
+	// takes ever completes: it must take new streams at once all the same,
+	// not be shunned for having failed.
+	on = startNodeProcess(t, on.addr, nodeArgs...)
+	srcs := make([]*eventSource, 10)
+	lasts := make([]uint64, len(srcs))
+	for i := range srcs {
+		srcs[i] = openEventSource(t, nil, base+"/events")
+	}
+	for i := range srcs {
+		ev := srcs[i].next(t)
+		if ev.Name != "snapshot" {
+			t.Fatalf("EventSource %d through nginx: first %s, want the snapshot", i, ev.Name)
+		}
+		lasts[i] = srcs[i].follow(t, eventID(t, ev), eventID(t, ev)+3)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for clients(on)+clients(other) != float64(len(srcs)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v and %v streams on the nodes, want %d in all", clients(on), clients(other), len(srcs))
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view
+	}
+	if clients(on) == 0 || clients(other) == 0 {
+		t.Fatalf("%v of %d new streams on the node that came back, %v on the other: nginx must use both", clients(on), len(srcs), clients(other))
+	}
+
+	// resumeAll waits until every stream runs on n, and each reads on
+	// with no gap past what n had when they got there.
+	resumeAll := func(n *nodeProcess, what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for clients(n) != float64(len(srcs)) {
+			for i, es := range srcs {
+				if err := es.failed(); err != nil {
+					t.Fatalf("%s: EventSource %d closed for good: %v", what, i, err)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v of %d streams resumed on %s", what, clients(n), len(srcs), n.url)
+			}
+			time.Sleep(20 * time.Millisecond) // polling an outside view
+		}
+		_, at := snapshotOf(t, n.url)
+		for i, es := range srcs {
+			lasts[i] = es.follow(t, lasts[i], max(at, lasts[i])+3)
+		}
+	}
+
+	// The other node is killed (-9): its streams are cut, and every one
+	// resumes on the node that came back, with no gap.
+	other.kill(t)
+	resumeAll(on, "one node killed")
+
+	// Every node is down: nginx can reach none, and each reconnect gets
+	// its 200 retry stream rather than a 502, so no EventSource closes.
+	// After 5 s of that and a few reconnects each, one node comes back and
+	// every stream resumes on it, with no gap: the broker kept the events.
+	on.kill(t)
+	down := time.Now()
+	opened := make([]int, len(srcs))
+	for i, es := range srcs {
+		opened[i] = es.streamsOpened()
+	}
+	deadline = down.Add(30 * time.Second)
+	for waiting := true; waiting; {
+		waiting = time.Since(down) < 5*time.Second
+		for i, es := range srcs {
+			if err := es.failed(); err != nil {
+				t.Fatalf("every node down: EventSource %d closed for good: %v", i, err)
+			}
+			waiting = waiting || es.streamsOpened() < opened[i]+2
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("every node down: the EventSources do not reconnect every retry: through nginx")
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view; the outage lasts 5 s at least
+	}
+	other = startNodeProcess(t, other.addr, nodeArgs...)
+	resumeAll(other, "every node down, then one back")
 }

@@ -151,6 +151,21 @@ func (es *eventSource) next(t *testing.T) feed.Event {
 	return feed.Event{}
 }
 
+// follow reads es's events on from id last, each one more than the one
+// before (no gap, no duplicate, no reset, no snapshot), until the event
+// with id until, and returns the id it stopped at.
+func (es *eventSource) follow(t *testing.T, last, until uint64) uint64 {
+	t.Helper()
+	for last < until {
+		ev := es.next(t)
+		if got := eventID(t, ev); ev.Name == "reset" || ev.Name == "snapshot" || got != last+1 {
+			t.Fatalf("after id %d: %s id %q, want the event with id %d (a gap, a duplicate or a reset)", last, ev.Name, ev.ID, last+1)
+		}
+		last++
+	}
+	return last
+}
+
 // The test client keeps the standard's rules, since the nginx test relies
 // on them: it reconnects after the end of a stream and after a network
 // error, waiting the retry: it was given and sending its last id; it
