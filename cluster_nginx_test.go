@@ -166,9 +166,80 @@ func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
 	}
 }
 
+// nodeProcess is a tickertape node in a process of its own (this test
+// binary, running main), so that it can be killed as kill -9 does.
+type nodeProcess struct {
+	url    string // http://127.0.0.1:port
+	addr   string // 127.0.0.1:port, to start it again on
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	err    error         // how it exited, once exited is closed
+	stderr *syncBuffer
+}
+
+// startNodeProcess runs a node listening on addr (127.0.0.1:0 for a free
+// port) with args, and waits until it serves. It is killed at the end of
+// the test if it still runs.
+func startNodeProcess(t *testing.T, addr string, args ...string) *nodeProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-addr", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
+	var stdout syncBuffer
+	n := &nodeProcess{cmd: cmd, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = &stdout, n.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.err = cmd.Wait(); close(n.exited) }()
+	t.Cleanup(func() { n.kill(t) })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// run prints this line once the node listens and its source is ready.
+		if line, _, ok := strings.Cut(string(stdout.Bytes()), "\n"); ok {
+			n.url = strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
+			n.addr = strings.TrimPrefix(n.url, "http://")
+			return n
+		}
+		select {
+		case <-n.exited:
+			t.Fatalf("node on %s exited: %v; stderr: %s", addr, n.err, n.stderr)
+		case <-time.After(20 * time.Millisecond): // polling an outside process
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node on %s did not start; stderr: %s", addr, n.stderr)
+		}
+	}
+}
+
+// kill ends the node at once, as kill -9 does: its streams are cut, not
+// ended.
+func (n *nodeProcess) kill(t *testing.T) {
+	t.Helper()
+	n.cmd.Process.Kill()
+	<-n.exited
+}
+
+// term sends SIGTERM and returns how the node exited.
+func (n *nodeProcess) term(t *testing.T) error {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.exited:
+		return n.err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node %s did not stop after SIGTERM; stderr: %s", n.url, n.stderr)
+		return nil
+	}
+}
+
 // Two consumer nodes behind the shipped nginx config: the stream is not
-// buffered, /ws upgrades, and a client whose node stops reconnects through
-// nginx, as EventSource does, and resumes on the other node with no gap.
+// buffered, /ws upgrades, and EventSource clients always resume with no
+// gap, whatever their nodes do: a node stops (SIGTERM), comes back and
+// takes new streams at once, the other one is killed (-9), then both are
+// down for seconds and one comes back. No nginx error may reach a client:
+// an EventSource closes for good on any non-200 answer.
 func TestNginxTwoNodes(t *testing.T) {
 	t.Parallel()
 	nginxBinary(t) // skip before starting anything
@@ -177,8 +248,9 @@ func TestNginxTwoNodes(t *testing.T) {
 	// A slow market: a buffering proxy would hold its small events for
 	// many seconds before passing a buffer's worth on.
 	startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "4", "-symbols", "5")
-	a := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
-	b := startServer(t, nil, "-broker", url, "-heartbeat", "1s")
+	nodeArgs := []string{"-broker", url, "-heartbeat", "1s"}
+	a := startNodeProcess(t, "127.0.0.1:0", nodeArgs...)
+	b := startNodeProcess(t, "127.0.0.1:0", nodeArgs...)
 	base := startNginx(t, [2]string{a.url, b.url})
 
 	// Live events arrive one by one. A buffering proxy would hold even the
@@ -216,9 +288,11 @@ func TestNginxTwoNodes(t *testing.T) {
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
 
-	// An EventSource-like client: its node stops, it reconnects through
-	// nginx with Last-Event-ID and resumes on the other node.
-	waitClients := func(n *server, want float64) {
+	// A client's node stops (SIGTERM): its stream ends cleanly, and the
+	// client reconnects through nginx with Last-Event-ID, as EventSource
+	// does, and resumes on the other node.
+	clients := func(n *nodeProcess) float64 { return metric(t, n.url, `tickertape_clients{transport="sse"}`) }
+	waitClients := func(n *nodeProcess, want float64) {
 		waitMetric(t, n.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == want })
 	}
 	waitClients(a, 0)
@@ -229,12 +303,12 @@ func TestNginxTwoNodes(t *testing.T) {
 		last = eventID(t, readRun(t, c, last, 1)[0])
 	}
 	on, other := a, b
-	if metric(t, b.url, `tickertape_clients{transport="sse"}`) == 1 {
+	if clients(b) == 1 {
 		on, other = b, a
 	}
 	waitClients(on, 1)
-	if err := on.stop(t); err != nil {
-		t.Fatal(err)
+	if err := on.term(t); err != nil {
+		t.Fatalf("node after SIGTERM: %v; stderr: %s", err, on.stderr)
 	}
 	for {
 		ev, err := c.r.Next()
@@ -248,7 +322,97 @@ func TestNginxTwoNodes(t *testing.T) {
 	}
 	c = openEvents(t, nil, base+"/events", "Last-Event-ID", strconv.FormatUint(last, 10))
 	readRun(t, c, last, 10)
-	if v := metric(t, other.url, `tickertape_clients{transport="sse"}`); v != 1 {
+	if v := clients(other); v != 1 {
 		t.Fatalf("the resumed stream is not on the other node (clients %v)", v)
 	}
+	c.stop()
+	waitClients(other, 0)
+	// While it is down, nginx tries it (round robin: one request of two
+	// goes to it first), and answers each request from the other node.
+	for range 2 {
+		if resp, body := get(t, base+"/api/symbols"); resp.StatusCode != 200 {
+			t.Fatalf("/api/symbols through nginx with a node down: %s %s", resp.Status, body)
+		}
+	}
+
+	// The stopped node comes back. nginx found it down, and no stream it
+	// takes ever completes: it must take new streams at once all the same,
+	// not be shunned for having failed.
+	on = startNodeProcess(t, on.addr, nodeArgs...)
+	srcs := make([]*eventSource, 10)
+	lasts := make([]uint64, len(srcs))
+	for i := range srcs {
+		srcs[i] = openEventSource(t, nil, base+"/events")
+	}
+	for i := range srcs {
+		ev := srcs[i].next(t)
+		if ev.Name != "snapshot" {
+			t.Fatalf("EventSource %d through nginx: first %s, want the snapshot", i, ev.Name)
+		}
+		lasts[i] = srcs[i].follow(t, eventID(t, ev), eventID(t, ev)+3)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for clients(on)+clients(other) != float64(len(srcs)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v and %v streams on the nodes, want %d in all", clients(on), clients(other), len(srcs))
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view
+	}
+	if clients(on) == 0 || clients(other) == 0 {
+		t.Fatalf("%v of %d new streams on the node that came back, %v on the other: nginx must use both", clients(on), len(srcs), clients(other))
+	}
+
+	// resumeAll waits until every stream runs on n, and each reads on
+	// with no gap past what n had when they got there.
+	resumeAll := func(n *nodeProcess, what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for clients(n) != float64(len(srcs)) {
+			for i, es := range srcs {
+				if err := es.failed(); err != nil {
+					t.Fatalf("%s: EventSource %d closed for good: %v", what, i, err)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v of %d streams resumed on %s", what, clients(n), len(srcs), n.url)
+			}
+			time.Sleep(20 * time.Millisecond) // polling an outside view
+		}
+		_, at := snapshotOf(t, n.url)
+		for i, es := range srcs {
+			lasts[i] = es.follow(t, lasts[i], max(at, lasts[i])+3)
+		}
+	}
+
+	// The other node is killed (-9): its streams are cut, and every one
+	// resumes on the node that came back, with no gap.
+	other.kill(t)
+	resumeAll(on, "one node killed")
+
+	// Every node is down: nginx can reach none, and each reconnect gets
+	// its 200 retry stream rather than a 502, so no EventSource closes.
+	// After 5 s of that and a few reconnects each, one node comes back and
+	// every stream resumes on it, with no gap: the broker kept the events.
+	on.kill(t)
+	down := time.Now()
+	opened := make([]int, len(srcs))
+	for i, es := range srcs {
+		opened[i] = es.streamsOpened()
+	}
+	deadline = down.Add(30 * time.Second)
+	for waiting := true; waiting; {
+		waiting = time.Since(down) < 5*time.Second
+		for i, es := range srcs {
+			if err := es.failed(); err != nil {
+				t.Fatalf("every node down: EventSource %d closed for good: %v", i, err)
+			}
+			waiting = waiting || es.streamsOpened() < opened[i]+2
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("every node down: the EventSources do not reconnect every retry: through nginx")
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outside view; the outage lasts 5 s at least
+	}
+	other = startNodeProcess(t, other.addr, nodeArgs...)
+	resumeAll(other, "every node down, then one back")
 }
