@@ -32,6 +32,24 @@ func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
 type clusterNode struct {
 	conn *cluster.Conn
 	pub  *cluster.Publisher // nil on a consumer
+	cons *consumerSource    // nil on a publisher
+}
+
+// consumerSource is a consumer node's market.Source. A consumer does not
+// publish to a sink: it feeds the node's log itself, with the publisher's
+// ids. clusterNode.Sink hands it the log, before run starts the source.
+type consumerSource struct {
+	*cluster.Consumer
+	log *feed.Log
+}
+
+// Run feeds the log that clusterNode.Sink handed over; sink, on a consumer
+// node that same log, is not used.
+func (s *consumerSource) Run(ctx context.Context, _ market.Sink) error {
+	if s.log == nil {
+		return errors.New("broker: a consumer started before it was given the node's log")
+	}
+	return s.Consumer.Run(ctx, s.log)
 }
 
 // openSource opens the node's market: the simulation or a file, as on a
@@ -86,12 +104,16 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		conn.Close()
 		return nil, nil, err
 	}
-	return cons, node, nil
+	node.cons = &consumerSource{Consumer: cons}
+	return node.cons, node, nil
 }
 
 // Sink wraps the node's sink so that a publisher publishes each event,
-// with the id log gave it.
+// with the id log gave it; a consumer is handed log, which it feeds.
 func (n *clusterNode) Sink(sink market.Sink, log *feed.Log) market.Sink {
+	if n != nil && n.cons != nil {
+		n.cons.log = log
+	}
 	if n == nil || n.pub == nil {
 		return sink
 	}

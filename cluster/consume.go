@@ -16,15 +16,17 @@ import (
 	"tickertape/market"
 )
 
-// Consumer is the market of a node fed by the broker: a market.Source whose
-// Run appends the publisher's events, with their ids, to the node's log.
+// Consumer is the market of a node fed by the broker: its Run appends the
+// publisher's events, with their ids, to the node's log.
 type Consumer struct {
 	c       *Conn
 	symbols []market.Symbol
 	replay  int
 }
 
-// Log is what a Consumer needs of the node's log; *feed.Log has it.
+// Log is the node's log as a Consumer feeds it: events that already have
+// their ids, the state they set, and the moment it is ready to serve.
+// *feed.Log is one.
 type Log interface {
 	Append(id uint64, name, symbol string, raw []byte) error
 	Restore(name, symbol string, raw []byte) error
@@ -37,7 +39,8 @@ var _ Log = (*feed.Log)(nil)
 
 // Consumer reads the universe from the broker, waiting for a publisher if
 // there is none yet (until ctx is done). replay is how many of the newest
-// events to replay into the log before serving: the node's -replay.
+// events to replay into the log before serving: as many as its resume
+// buffer holds.
 func (c *Conn) Consumer(ctx context.Context, replay int) (*Consumer, error) {
 	var universe []byte
 	for {
@@ -52,7 +55,7 @@ func (c *Conn) Consumer(ctx context.Context, replay int) (*Consumer, error) {
 		if !errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, fmt.Errorf("broker %s: reading the universe: %w", c.url, err)
 		}
-		c.logger.Info("waiting for a publisher (a node with -broker-publish) to announce the market")
+		c.logger.Info("waiting for a publisher to announce the market on the broker")
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("broker %s: no publisher has announced a market: %w", c.url, ctx.Err())
@@ -69,13 +72,9 @@ func (c *Conn) Consumer(ctx context.Context, replay int) (*Consumer, error) {
 // Symbols returns the publisher's universe.
 func (cs *Consumer) Symbols() []market.Symbol { return cs.symbols }
 
-// Run catches up (the state, then the newest events), marks the log ready,
-// and follows the broker until ctx is done. sink must be the node's log.
-func (cs *Consumer) Run(ctx context.Context, sink market.Sink) error {
-	log, ok := sink.(Log)
-	if !ok {
-		return fmt.Errorf("broker: a consumer feeds the log itself, not a %T (-record does not go with a consumer)", sink)
-	}
+// Run catches up (the state, then the newest events) into log, marks it
+// ready, and follows the broker until ctx is done or log is closed.
+func (cs *Consumer) Run(ctx context.Context, log Log) error {
 	c := cs.c
 	sourced, err := cs.restore(ctx, log)
 	if err != nil {
