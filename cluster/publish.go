@@ -22,14 +22,12 @@ type Publisher struct {
 }
 
 // Publisher makes sure both streams exist (the events stream keeping the
-// newest history events) and publishes the universe. If the broker holds
+// newest history events; history is at least 1, the caller's to check
+// with its other settings) and publishes the universe. If the broker holds
 // another universe, its streams are purged first: old state would name
 // other symbols.
 func (c *Conn) Publisher(ctx context.Context, symbols []market.Symbol, history int) (*Publisher, error) {
 	wrap := func(err error) error { return fmt.Errorf("broker %s: %w", c.url, err) }
-	if history < 1 {
-		return nil, fmt.Errorf("-broker-history %d: must be at least 1", history)
-	}
 	universe, err := json.Marshal(symbols)
 	if err != nil {
 		return nil, wrap(err)
