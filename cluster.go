@@ -60,7 +60,7 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		if cc.publish {
 			return nil, nil, errors.New("-broker-publish needs -broker (the NATS URL to publish to)")
 		}
-		src, err := market.Open(cfg.market)
+		src, err := openMarket(cfg.market)
 		return src, nil, err
 	}
 	if cc.history < 1 {
@@ -83,7 +83,7 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		// Open the market first: a bad market flag is reported before
 		// anything touches the broker.
 		var err error
-		if src, err = market.Open(cfg.market); err != nil {
+		if src, err = openMarket(cfg.market); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -106,6 +106,38 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 	}
 	node.cons = &consumerSource{Consumer: cons}
 	return node.cons, node, nil
+}
+
+// openMarket opens the market the flags describe. The market names a
+// setting it cannot use by its Config field; the user set it with a flag,
+// so the error names the flag too.
+func openMarket(cfg market.Config) (market.Source, error) {
+	src, err := market.Open(cfg)
+	if ce, ok := errors.AsType[*market.ConfigError](err); ok {
+		return nil, fmt.Errorf("%s: %w", marketFlag(ce.Field), err)
+	}
+	return src, err
+}
+
+// marketFlag is the flag that sets a market.Config field.
+func marketFlag(field string) string {
+	switch field {
+	case "Source":
+		return "-source"
+	case "Symbols":
+		return "-symbols"
+	case "Rate":
+		return "-rate"
+	case "Seed":
+		return "-seed"
+	case "Speed":
+		return "-speed"
+	case "Session":
+		return "-session"
+	case "HaltPct":
+		return "-halt-pct"
+	}
+	return "the market's " + field
 }
 
 // Sink wraps the node's sink so that a publisher publishes each event,

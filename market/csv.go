@@ -118,14 +118,14 @@ func (p *Player) readCSV(r io.Reader, symbols string) error {
 		}
 		seen[sym] = true
 		if keep != nil && !keep[sym] {
-			continue // -symbols chose not to play it; that is asked for, not silent
+			continue // Symbols chose not to play it; that is asked for, not silent
 		}
 		rw.sym = syms.get(sym)
 		p.rows = append(p.rows, rw)
 	}
 	for s := range keep {
 		if !seen[s] {
-			return fmt.Errorf("-symbols: %s is not in the file", s)
+			return configError("Symbols", "symbols: %s is not in the file %s", s, p.path)
 		}
 	}
 	if len(p.rows) == 0 {
@@ -134,20 +134,21 @@ func (p *Player) readCSV(r io.Reader, symbols string) error {
 	return nil
 }
 
-// csvFilter parses -symbols for a file: "" keeps all, a list keeps those.
+// csvFilter parses Config.Symbols for a file: "" keeps all, a list keeps
+// those.
 func csvFilter(spec string) (map[string]bool, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, nil
 	}
 	if _, err := strconv.Atoi(spec); err == nil {
-		return nil, fmt.Errorf("-symbols %q: a file source takes a list of its symbols, not a count", spec)
+		return nil, configError("Symbols", "symbols %q: a file source takes a list of its symbols, not a count", spec)
 	}
 	keep := map[string]bool{}
 	for _, f := range strings.Split(spec, ",") {
 		s := strings.ToUpper(strings.TrimSpace(f))
 		if err := validSymbol(s); err != nil {
-			return nil, fmt.Errorf("-symbols: %w", err)
+			return nil, configError("Symbols", "symbols: %w", err)
 		}
 		keep[s] = true
 	}

@@ -40,11 +40,11 @@ func (p *Player) Run(ctx context.Context, sink Sink) error {
 
 func openFile(path string, cfg Config) (Source, error) {
 	if path == "" {
-		return nil, errors.New("market: -source file:PATH: the path is empty")
+		return nil, configError("Source", "source %q: want file:PATH with a path", cfg.Source)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("market: -source: %w", err)
+		return nil, configError("Source", "source: %w", err)
 	}
 	defer f.Close()
 	p := &Player{path: path, speed: cfg.Speed, now: cfg.Now}
@@ -56,11 +56,14 @@ func openFile(path string, cfg Config) (Source, error) {
 	}
 	if len(first) > 0 && first[0] == '{' {
 		if strings.TrimSpace(cfg.Symbols) != "" {
-			return nil, fmt.Errorf("market: -symbols %q: a JSONL recording plays all its symbols; leave -symbols empty", cfg.Symbols)
+			return nil, configError("Symbols", "symbols %q: a JSONL recording plays all its symbols; want none listed", cfg.Symbols)
 		}
 		err = p.readJSONL(br)
 	} else {
 		err = p.readCSV(br, cfg.Symbols)
+	}
+	if _, ok := errors.AsType[*ConfigError](err); ok {
+		return nil, err // the symbols asked for, not the file
 	}
 	if err != nil {
 		return nil, fmt.Errorf("market: %s: %w", path, err)
