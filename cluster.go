@@ -32,6 +32,24 @@ func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
 type clusterNode struct {
 	conn *cluster.Conn
 	pub  *cluster.Publisher // nil on a consumer
+	cons *consumerSource    // nil on a publisher
+}
+
+// consumerSource is a consumer node's market.Source. A consumer does not
+// publish to a sink: it feeds the node's log itself, with the publisher's
+// ids. clusterNode.Sink hands it the log, before run starts the source.
+type consumerSource struct {
+	*cluster.Consumer
+	log *feed.Log
+}
+
+// Run feeds the log that clusterNode.Sink handed over; sink, on a consumer
+// node that same log, is not used.
+func (s *consumerSource) Run(ctx context.Context, _ market.Sink) error {
+	if s.log == nil {
+		return errors.New("broker: a consumer started before it was given the node's log")
+	}
+	return s.Consumer.Run(ctx, s.log)
 }
 
 // openSource opens the node's market: the simulation or a file, as on a
@@ -42,7 +60,7 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		if cc.publish {
 			return nil, nil, errors.New("-broker-publish needs -broker (the NATS URL to publish to)")
 		}
-		src, err := market.Open(cfg.market)
+		src, err := openMarket(cfg.market)
 		return src, nil, err
 	}
 	if cc.history < 1 {
@@ -65,7 +83,7 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		// Open the market first: a bad market flag is reported before
 		// anything touches the broker.
 		var err error
-		if src, err = market.Open(cfg.market); err != nil {
+		if src, err = openMarket(cfg.market); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -86,12 +104,48 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 		conn.Close()
 		return nil, nil, err
 	}
-	return cons, node, nil
+	node.cons = &consumerSource{Consumer: cons}
+	return node.cons, node, nil
+}
+
+// openMarket opens the market the flags describe. The market names a
+// setting it cannot use by its Config field; the user set it with a flag,
+// so the error names the flag too.
+func openMarket(cfg market.Config) (market.Source, error) {
+	src, err := market.Open(cfg)
+	if ce, ok := errors.AsType[*market.ConfigError](err); ok {
+		return nil, fmt.Errorf("%s: %w", marketFlag(ce.Field), err)
+	}
+	return src, err
+}
+
+// marketFlag is the flag that sets a market.Config field.
+func marketFlag(field string) string {
+	switch field {
+	case "Source":
+		return "-source"
+	case "Symbols":
+		return "-symbols"
+	case "Rate":
+		return "-rate"
+	case "Seed":
+		return "-seed"
+	case "Speed":
+		return "-speed"
+	case "Session":
+		return "-session"
+	case "HaltPct":
+		return "-halt-pct"
+	}
+	return "the market's " + field
 }
 
 // Sink wraps the node's sink so that a publisher publishes each event,
-// with the id log gave it.
+// with the id log gave it; a consumer is handed log, which it feeds.
 func (n *clusterNode) Sink(sink market.Sink, log *feed.Log) market.Sink {
+	if n != nil && n.cons != nil {
+		n.cons.log = log
+	}
 	if n == nil || n.pub == nil {
 		return sink
 	}

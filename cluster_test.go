@@ -33,13 +33,57 @@ func startNATS(t *testing.T, dir string, port int) *natsserver.Server {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server did not start")
 	}
-	t.Cleanup(func() { stopNATS(ns) })
+	t.Cleanup(func() { stopNATS(t, ns) })
 	return ns
 }
 
-func stopNATS(ns *natsserver.Server) {
+// stopNATS waits until every stream on ns has set up its sources, then
+// shuts ns down and waits until it has stopped. A stream (the state stream
+// sources the events stream) sets up a source on a timer, a moment after
+// it starts, by asking for a consumer; the answer is awaited by a goroutine
+// that Shutdown does not end and WaitForShutdown does not wait for. A
+// server shut down before the answer leaves that goroutine
+// ((*stream).trySetupSourceConsumer.func3) waiting out a 30 s timeout, for
+// goleak to find. A source the stream has heard from has had its answer.
+func stopNATS(t *testing.T, ns *natsserver.Server) {
+	t.Helper()
+	if ns.Running() {
+		waitSourcesSetUp(t, ns)
+	}
 	ns.Shutdown()
 	ns.WaitForShutdown()
+}
+
+// waitSourcesSetUp waits until every source of every stream on ns has
+// been heard from since the stream started.
+func waitSourcesSetUp(t *testing.T, ns *natsserver.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := ns.Jsz(&natsserver.JSzOptions{Streams: true})
+		if err != nil {
+			t.Errorf("nats-server: %v", err)
+			return
+		}
+		pending := ""
+		for _, acc := range info.AccountDetails {
+			for _, st := range acc.Streams {
+				for _, src := range st.Sources {
+					if src.Active < 0 { // -1: not heard from yet
+						pending = st.Name + " from " + src.Name
+					}
+				}
+			}
+		}
+		if pending == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("nats-server: stream %s never set up its source", pending)
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // polling the server's view: it has no event for this
+	}
 }
 
 func natsPort(ns *natsserver.Server) int { return ns.Addr().(*net.TCPAddr).Port }
@@ -210,7 +254,7 @@ func TestClusterBrokerOutage(t *testing.T) {
 		last = eventID(t, c.next(t))
 	}
 
-	stopNATS(ns)
+	stopNATS(t, ns)
 	waitMetric(t, a.url, "tickertape_broker_connected", func(v float64) bool { return v == 0 })
 	if resp, _ := get(t, a.url+"/api/snapshot"); resp.StatusCode != 200 {
 		t.Fatalf("snapshot during the outage: %s", resp.Status)

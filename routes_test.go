@@ -186,6 +186,8 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{nil, []string{"-replay", "0"}, "-replay"},
 		{nil, []string{"-tls-cert", "x.pem"}, "-tls-key"},
 		{nil, []string{"-symbols", "NOT A SYMBOL!"}, "symbol"},
+		{nil, []string{"-speed", "-1"}, "-speed: market: speed -1"}, // the market names the field, main the flag
+		{nil, []string{"-source", "file:testdata/small.jsonl", "-symbols", "AAPL"}, "-symbols"},
 		{nil, []string{"serve"}, "unexpected argument"},
 		{nil, []string{"-addr", "127.0.0.1:99999"}, "listen"},
 		{nil, []string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, "-tls-cert/-tls-key"},

@@ -4,10 +4,10 @@
 // One node, the publisher, runs the market as a single node does; its log
 // gives every event its id, and [Publisher.Wrap] then publishes the event,
 // id in a header, to the events stream. Every other node, a consumer, has no
-// market of its own: a [Consumer] is its market.Source, which appends the
-// publisher's events to the node's log with the publisher's ids
-// ([feed.Log.Append]). So an id means the same event on every node, and a
-// client that loses its node resumes on another with its Last-Event-ID.
+// market of its own: [Consumer.Run] feeds the node's log (a [Log]) with the
+// publisher's events and ids ([feed.Log.Append]). So an id means the same
+// event on every node, and a client that loses its node resumes on another
+// with its Last-Event-ID.
 //
 // What lives on the broker:
 //
@@ -19,7 +19,7 @@
 //     Tickertape-Id carries the id; Nats-Msg-Id too, so a publish sent
 //     again after an outage is not stored twice; Tickertape-Symbol the
 //     symbol, so a consumer notices a changed universe. It keeps the newest
-//     -broker-history events.
+//     events, as many as [Conn.Publisher] is told.
 //   - Stream TICKERTAPE_STATE: the newest message of each of those subjects
 //     (it sources TICKERTAPE and keeps one message per subject), plus the
 //     universe on tickertape.symbols. A node that starts late reads it for
@@ -27,13 +27,14 @@
 //     traded for an hour, a halt, the session.
 //
 // A consumer catches up before it serves: it restores the state stream,
-// then replays the newest -replay events from the events stream into its
-// resume buffer, and calls [feed.Log.MarkReady] once it has reached the
-// stream's end. It then follows the stream with an ordered consumer, which
-// after a lost connection resumes at the next stream sequence. The
-// publisher keeps every event the broker has not acknowledged and sends it
-// again, in order, once the broker is back. So a broker outage costs no
-// event. An id gap a consumer does see (the publisher restarted, or an
-// outage outlasted what it keeps) is logged, counted, and turned by the log
-// into a reset for every client: never a silent gap.
+// then replays the newest events from the events stream into its resume
+// buffer (as many as [Conn.Consumer] is told), and calls [Log.MarkReady]
+// once it has reached the stream's end. It then follows the stream with an
+// ordered consumer, which after a lost connection resumes at the next
+// stream sequence. The publisher keeps every event the broker has not
+// acknowledged and sends it again, in order, once the broker is back. So a
+// broker outage costs no event. An id gap a consumer does see (the
+// publisher restarted, or an outage outlasted what it keeps) is logged,
+// counted, and turned by the log into a reset for every client: never a
+// silent gap.
 package cluster

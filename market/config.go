@@ -1,7 +1,6 @@
 package market
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -13,7 +12,7 @@ import (
 // bands do for large stocks.
 const DefaultHaltPct = 5.0
 
-// Config configures a market source; every field has a flag in main.
+// Config configures a market source.
 type Config struct {
 	// Source is "" or "sim" for the simulation, or "file:PATH" to play back a
 	// CSV of trades or a JSONL recording (see Record).
@@ -46,13 +45,30 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Open validates cfg and returns the simulation or a file player.
+// ConfigError is Open's error for a Config field it cannot use. Field is
+// the field's name in Config ("Rate", "HaltPct", ...), so that a program
+// that fills a Config from its flags can name the flag.
+type ConfigError struct {
+	Field string
+	Err   error // what is wrong, starting with the value
+}
+
+func (e *ConfigError) Error() string { return "market: " + e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configError(field, format string, a ...any) *ConfigError {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// Open validates cfg and returns the simulation or a file player. A field
+// it cannot use is a *ConfigError.
 func Open(cfg Config) (Source, error) {
 	if bad(cfg.Speed) || cfg.Speed < 0 {
-		return nil, fmt.Errorf("market: -speed %v: want 0 (as fast as possible) or more", cfg.Speed)
+		return nil, configError("Speed", "speed %v: want 0 (as fast as possible) or more", cfg.Speed)
 	}
 	if bad(cfg.HaltPct) {
-		return nil, fmt.Errorf("market: -halt-pct %v: want a number", cfg.HaltPct)
+		return nil, configError("HaltPct", "halt percent %v: want a number", cfg.HaltPct)
 	}
 	sess, err := parseSession(cfg.Session)
 	if err != nil {
@@ -62,7 +78,7 @@ func Open(cfg Config) (Source, error) {
 	switch {
 	case src == "" || src == "sim":
 		if bad(cfg.Rate) || cfg.Rate < 0.001 || cfg.Rate > 1e7 {
-			return nil, fmt.Errorf("market: -rate %v: want quote events per second, from 0.001 to 1e7", cfg.Rate)
+			return nil, configError("Rate", "rate %v: want quote events per second, from 0.001 to 1e7", cfg.Rate)
 		}
 		ls, err := parseSymbols(cfg.Symbols)
 		if err != nil {
@@ -71,11 +87,11 @@ func Open(cfg Config) (Source, error) {
 		return &Sim{cfg: cfg, listings: ls, session: sess}, nil
 	case strings.HasPrefix(src, "file:"):
 		if sess != (session{}) {
-			return nil, fmt.Errorf("market: -session %q: a file source plays its own times; leave -session empty", cfg.Session)
+			return nil, configError("Session", "session %q: a file source plays its own times; want no session", cfg.Session)
 		}
 		return openFile(strings.TrimPrefix(src, "file:"), cfg)
 	default:
-		return nil, fmt.Errorf("market: -source %q: want sim or file:PATH", src)
+		return nil, configError("Source", "source %q: want sim or file:PATH", src)
 	}
 }
 
@@ -103,7 +119,7 @@ func parseSession(s string) (session, error) {
 		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if !ok || err != nil || d < time.Second {
-			return session{}, fmt.Errorf("market: -session %q: %q: want open=DURATION,closed=DURATION with durations of at least 1s, e.g. open=2m,closed=30s", s, f)
+			return session{}, configError("Session", "session %q: %q: want open=DURATION,closed=DURATION with durations of at least 1s, e.g. open=2m,closed=30s", s, f)
 		}
 		switch strings.TrimSpace(k) {
 		case "open":
@@ -111,48 +127,11 @@ func parseSession(s string) (session, error) {
 		case "closed":
 			ss.closed = d.Microseconds()
 		default:
-			return session{}, fmt.Errorf("market: -session %q: unknown key %q, want open and closed", s, k)
+			return session{}, configError("Session", "session %q: unknown key %q, want open and closed", s, k)
 		}
 	}
 	if ss.open == 0 || ss.closed == 0 {
-		return session{}, fmt.Errorf("market: -session %q: want both open=DURATION and closed=DURATION", s)
+		return session{}, configError("Session", "session %q: want both open=DURATION and closed=DURATION", s)
 	}
 	return ss, nil
-}
-
-// Sim is the simulated market, as a Source. Each Run starts a fresh market
-// from the seed at the wall clock's time.
-type Sim struct {
-	cfg      Config
-	listings []listing
-	session  session
-}
-
-var _ Source = (*Sim)(nil)
-
-// Symbols lists the simulated symbols with their metadata.
-func (s *Sim) Symbols() []Symbol { return symbolsOf(s.listings) }
-
-// symbolsOf returns the metadata of listings, in order.
-func symbolsOf(listings []listing) []Symbol {
-	out := make([]Symbol, len(listings))
-	for i, l := range listings {
-		out[i] = l.Symbol
-	}
-	return out
-}
-
-// Run publishes the simulated market to sink until ctx is done; it returns
-// nil then, or the sink's error.
-func (s *Sim) Run(ctx context.Context, sink Sink) error {
-	now := s.cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	m := s.model(now().UnixMicro())
-	return drive(ctx, sink, m, s.cfg.Speed, now)
-}
-
-func (s *Sim) model(start int64) *sim {
-	return newSim(s.listings, s.cfg.Seed, s.cfg.Rate, haltFraction(s.cfg.HaltPct), s.session, start)
 }

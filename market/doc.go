@@ -4,9 +4,9 @@
 //
 // What to use for what:
 //
-//   - [Open] turns a [Config] (the -source, -symbols, -rate, -seed, -speed,
-//     -session and -halt-pct flags) into a [Source]: the simulation ([Sim])
-//     or a file player. [Source.Symbols] lists the symbols, [Source.Run]
+//   - [Open] turns a [Config] into a [Source]: the simulation ([Sim]) or a
+//     file player ([Player]); a field it cannot use is a [ConfigError]
+//     naming it. [Source.Symbols] lists the symbols, [Source.Run]
 //     publishes [Quote], [Score], [Market] and [Status] events to a [Sink]
 //     in order, starting with a complete picture of the market.
 //   - [Record] wraps a Sink and writes every event as one JSON line; a file
@@ -18,5 +18,8 @@
 // and gets the same bytes twice. Scores (score.go) and market summaries
 // (summary.go) are computed by the same code for the simulation and for
 // files. The driver (driver.go) is the only place that reads the wall clock
-// or sleeps; it runs on the caller's goroutine and starts none.
+// or sleeps; it runs on the caller's goroutine and starts none. [Sim]
+// (source.go) drives the model from the wall clock's time; files come in
+// through the player (player.go, reading csv.go's or jsonl.go's format)
+// and go out through the recorder (record.go).
 package market

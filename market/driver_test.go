@@ -120,28 +120,43 @@ func tsOf(data any) float64 {
 	return math.NaN()
 }
 
+// Each bad field is an error that names it, in the market's terms (a
+// program names its own flags), and is a *ConfigError with that Field.
 func TestOpenRejectsBadConfig(t *testing.T) {
 	for _, c := range []struct {
-		cfg  Config
-		want string
+		cfg   Config
+		field string
+		want  string
 	}{
-		{Config{Rate: 0}, "-rate 0"},
-		{Config{Rate: math.NaN()}, "-rate NaN"},
-		{Config{Rate: 1, Speed: -1}, "-speed -1"},
-		{Config{Rate: 1, Symbols: "0"}, `-symbols "0"`},
-		{Config{Rate: 1, Symbols: "AAPL,AAPL"}, `"AAPL" is listed twice`},
-		{Config{Rate: 1, Symbols: "AAPL,B@D"}, `"B@D"`},
-		{Config{Rate: 1, Session: "open=2m"}, "closed=DURATION"},
-		{Config{Rate: 1, Session: "open=2m,closed=banana"}, `"closed=banana"`},
-		{Config{Rate: 1, Session: "open=2m,shut=1m"}, `unknown key "shut"`},
-		{Config{Rate: 1, Source: "kafka:x"}, `-source "kafka:x"`},
-		{Config{Source: "file:/nonexistent/x.csv"}, "no such file"},
-		{Config{Source: "file:../testdata/small.csv", Symbols: "TSLA"}, "TSLA is not in the file"},
-		{Config{Source: "file:../testdata/small.jsonl", Symbols: "AAPL"}, "leave -symbols empty"},
+		{Config{Rate: 0}, "Rate", "rate 0"},
+		{Config{Rate: math.NaN()}, "Rate", "rate NaN"},
+		{Config{Rate: 1, Speed: -1}, "Speed", "speed -1"},
+		{Config{Rate: 1, HaltPct: math.Inf(1)}, "HaltPct", "halt percent +Inf"},
+		{Config{Rate: 1, Symbols: "0"}, "Symbols", `symbols "0"`},
+		{Config{Rate: 1, Symbols: "AAPL,AAPL"}, "Symbols", `"AAPL" is listed twice`},
+		{Config{Rate: 1, Symbols: "AAPL,B@D"}, "Symbols", `"B@D"`},
+		{Config{Rate: 1, Session: "open=2m"}, "Session", "closed=DURATION"},
+		{Config{Rate: 1, Session: "open=2m,closed=banana"}, "Session", `"closed=banana"`},
+		{Config{Rate: 1, Session: "open=2m,shut=1m"}, "Session", `unknown key "shut"`},
+		{Config{Rate: 1, Source: "kafka:x"}, "Source", `source "kafka:x"`},
+		{Config{Source: "file:"}, "Source", "with a path"},
+		{Config{Source: "file:/nonexistent/x.csv"}, "Source", "no such file"},
+		{Config{Source: "file:../testdata/small.csv", Symbols: "3"}, "Symbols", "not a count"},
+		{Config{Source: "file:../testdata/small.csv", Symbols: "TSLA"}, "Symbols", "TSLA is not in the file"},
+		{Config{Source: "file:../testdata/small.jsonl", Symbols: "AAPL"}, "Symbols", "plays all its symbols"},
+		{Config{Source: "file:../testdata/small.jsonl", Session: "open=2m,closed=1m"}, "Session", "plays its own times"},
 	} {
 		_, err := Open(c.cfg)
 		if err == nil || !contains(err.Error(), c.want) {
 			t.Errorf("Open(%+v) = %v, want an error naming %s", c.cfg, err, c.want)
+		}
+		if ce, ok := errors.AsType[*ConfigError](err); !ok || ce.Field != c.field {
+			t.Errorf("Open(%+v) = %#v, want a *ConfigError for %s", c.cfg, err, c.field)
+		}
+		for _, flag := range []string{"-source", "-symbols", "-rate", "-speed", "-session", "-halt-pct"} {
+			if err != nil && contains(err.Error(), flag) {
+				t.Errorf("Open(%+v) = %v: names the flag %s, not the field", c.cfg, err, flag)
+			}
 		}
 	}
 }

@@ -246,7 +246,8 @@ func (m *sim) quoteRate() float64 {
 		day = m.sess.open
 	}
 	// Continuous trading starts at a quarter of the day (late morning),
-	// where activity is about average, so -rate is what a user sees first.
+	// where activity is about average, so Config.Rate is what a user sees
+	// first.
 	el := m.t - m.dayStart
 	if m.sess.continuous() {
 		el += day / 4

@@ -17,9 +17,9 @@ type listing struct {
 	price float64 // a typical price level, $
 }
 
-// universeTable is the default universe, largest capitalisation first, so that
-// -symbols N takes the N largest names. Caps and prices are round, plausible
-// figures for a simulation, not market data.
+// universeTable is the default universe, largest capitalisation first, so
+// that Config.Symbols "N" takes the N largest names. Caps and prices are
+// round, plausible figures for a simulation, not market data.
 var universeTable = [...]struct {
 	sym, name, sector string
 	beta, cap, price  float64
@@ -86,7 +86,7 @@ var sectorNames = [...]string{
 	"Utilities", "Real Estate",
 }
 
-// maxSymbols bounds -symbols so a typo (1e9) is an error, not an OOM.
+// maxSymbols bounds Config.Symbols so a typo (1e9) is an error, not an OOM.
 const maxSymbols = 10000
 
 // known returns the universe's listing for sym, if it has one.
@@ -132,7 +132,7 @@ func lookup(sym string) listing {
 	return generated(sym)
 }
 
-// parseSymbols turns the -symbols value into listings with normalised
+// parseSymbols turns Config.Symbols into listings with normalised
 // weights. "" is the universe, "N" its first N names then generated ones, a
 // comma list exactly those names.
 func parseSymbols(spec string) ([]listing, error) {
@@ -144,7 +144,7 @@ func parseSymbols(spec string) ([]listing, error) {
 		names = countNames(n)
 	case err == nil:
 		if n < 1 || n > maxSymbols {
-			return nil, fmt.Errorf("market: -symbols %q: a count must be 1 to %d", spec, maxSymbols)
+			return nil, configError("Symbols", "symbols %q: a count must be 1 to %d", spec, maxSymbols)
 		}
 		names = countNames(n)
 	default:
@@ -152,16 +152,16 @@ func parseSymbols(spec string) ([]listing, error) {
 		for _, f := range strings.Split(spec, ",") {
 			s := strings.ToUpper(strings.TrimSpace(f))
 			if err := validSymbol(s); err != nil {
-				return nil, fmt.Errorf("market: -symbols: %w", err)
+				return nil, configError("Symbols", "symbols: %w", err)
 			}
 			if seen[s] {
-				return nil, fmt.Errorf("market: -symbols: %q is listed twice", s)
+				return nil, configError("Symbols", "symbols: %q is listed twice", s)
 			}
 			seen[s] = true
 			names = append(names, s)
 		}
 		if len(names) > maxSymbols {
-			return nil, fmt.Errorf("market: -symbols: %d symbols, at most %d", len(names), maxSymbols)
+			return nil, configError("Symbols", "symbols: %d symbols, at most %d", len(names), maxSymbols)
 		}
 	}
 	ls := make([]listing, len(names))

@@ -1,36 +1,15 @@
 package market
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// Player plays a file back as a Source: a CSV of trades or quotes, or a JSONL
-// recording made by Record. The whole file is read and checked by Open, so a
-// bad row is an error before anything is published.
-type Player struct {
-	path     string
-	speed    float64
-	now      func() time.Time
-	listings []listing
-
-	// One of the two is set.
-	rows   []row    // a CSV
-	events []recEvt // a JSONL recording
-}
-
-var _ Source = (*Player)(nil)
 
 // row is one CSV line.
 type row struct {
@@ -39,71 +18,6 @@ type row struct {
 	price    float64
 	size     int64
 	bid, ask float64 // 0 when the file has none
-}
-
-// recEvt is one JSONL line.
-type recEvt struct {
-	at           int64
-	name, symbol string
-	data         any
-}
-
-// Symbols lists the file's symbols in the order they first appear.
-func (p *Player) Symbols() []Symbol { return symbolsOf(p.listings) }
-
-// Run plays the file to sink and returns nil at its end, or when ctx is done.
-func (p *Player) Run(ctx context.Context, sink Sink) error {
-	if p.rows != nil {
-		return drive(ctx, sink, newCSVStepper(p), p.speed, p.now)
-	}
-	return drive(ctx, sink, &jsonlStepper{events: p.events}, p.speed, p.now)
-}
-
-func openFile(path string, cfg Config) (Source, error) {
-	if path == "" {
-		return nil, errors.New("market: -source file:PATH: the path is empty")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("market: -source: %w", err)
-	}
-	defer f.Close()
-	p := &Player{path: path, speed: cfg.Speed, now: cfg.Now}
-	br := bufio.NewReaderSize(f, 64<<10)
-	// A JSONL recording starts with '{'; anything else is read as CSV.
-	first, err := br.Peek(1)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("market: %s: %w", path, err)
-	}
-	if len(first) > 0 && first[0] == '{' {
-		if strings.TrimSpace(cfg.Symbols) != "" {
-			return nil, fmt.Errorf("market: -symbols %q: a JSONL recording plays all its symbols; leave -symbols empty", cfg.Symbols)
-		}
-		err = p.readJSONL(br)
-	} else {
-		err = p.readCSV(br, cfg.Symbols)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("market: %s: %w", path, err)
-	}
-	normalise(p.listings)
-	return p, nil
-}
-
-// symbolIndex keeps the order of first appearance.
-type symbolIndex struct {
-	idx      map[string]int
-	listings *[]listing
-}
-
-func (s *symbolIndex) get(sym string) int {
-	i, ok := s.idx[sym]
-	if !ok {
-		i = len(*s.listings)
-		s.idx[sym] = i
-		*s.listings = append(*s.listings, lookup(sym))
-	}
-	return i
 }
 
 // CSV columns, by the header names each accepts (case-insensitive).
@@ -204,14 +118,14 @@ func (p *Player) readCSV(r io.Reader, symbols string) error {
 		}
 		seen[sym] = true
 		if keep != nil && !keep[sym] {
-			continue // -symbols chose not to play it; that is asked for, not silent
+			continue // Symbols chose not to play it; that is asked for, not silent
 		}
 		rw.sym = syms.get(sym)
 		p.rows = append(p.rows, rw)
 	}
 	for s := range keep {
 		if !seen[s] {
-			return fmt.Errorf("-symbols: %s is not in the file", s)
+			return configError("Symbols", "symbols: %s is not in the file %s", s, p.path)
 		}
 	}
 	if len(p.rows) == 0 {
@@ -220,20 +134,21 @@ func (p *Player) readCSV(r io.Reader, symbols string) error {
 	return nil
 }
 
-// csvFilter parses -symbols for a file: "" keeps all, a list keeps those.
+// csvFilter parses Config.Symbols for a file: "" keeps all, a list keeps
+// those.
 func csvFilter(spec string) (map[string]bool, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, nil
 	}
 	if _, err := strconv.Atoi(spec); err == nil {
-		return nil, fmt.Errorf("-symbols %q: a file source takes a list of its symbols, not a count", spec)
+		return nil, configError("Symbols", "symbols %q: a file source takes a list of its symbols, not a count", spec)
 	}
 	keep := map[string]bool{}
 	for _, f := range strings.Split(spec, ",") {
 		s := strings.ToUpper(strings.TrimSpace(f))
 		if err := validSymbol(s); err != nil {
-			return nil, fmt.Errorf("-symbols: %w", err)
+			return nil, configError("Symbols", "symbols: %w", err)
 		}
 		keep[s] = true
 	}
@@ -441,178 +356,4 @@ func (c *csvStepper) next() (int64, string, string, any, bool) {
 			return t, EventMarket, "", c.market(), true
 		}
 	}
-}
-
-// recordLine is one line of a recording.
-type recordLine struct {
-	Event  string          `json:"event"`
-	Symbol string          `json:"symbol,omitempty"`
-	Data   json.RawMessage `json:"data"`
-}
-
-func (p *Player) readJSONL(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	syms := symbolIndex{idx: map[string]int{}, listings: &p.listings}
-	var (
-		line       int
-		sawMarket  bool
-		pictureErr error
-		hasQuote   = map[string]bool{}
-		hasScore   = map[string]bool{}
-		last       int64
-	)
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue // a blank line holds no event
-		}
-		var l recordLine
-		if err := json.Unmarshal(b, &l); err != nil {
-			return fmt.Errorf("line %d: %v", line, err)
-		}
-		var (
-			data any
-			ts   float64
-			sym  string
-		)
-		switch l.Event {
-		case EventQuote:
-			q := new(Quote)
-			data = q
-			if err := decodeStrict(l.Data, q); err != nil {
-				return fmt.Errorf("line %d: quote: %v", line, err)
-			}
-			if !(q.Price > 0) || bad(q.Price) {
-				return fmt.Errorf("line %d: quote: price %v, want a positive number", line, q.Price)
-			}
-			ts, sym = q.TS, q.Symbol
-			hasQuote[sym] = true
-		case EventScore:
-			s := new(Score)
-			data = s
-			if err := decodeStrict(l.Data, s); err != nil {
-				return fmt.Errorf("line %d: score: %v", line, err)
-			}
-			ts, sym = s.TS, s.Symbol
-			hasScore[sym] = true
-		case EventMarket:
-			m := new(Market)
-			data = m
-			if err := decodeStrict(l.Data, m); err != nil {
-				return fmt.Errorf("line %d: market: %v", line, err)
-			}
-			ts = m.TS
-			if !sawMarket {
-				sawMarket = true
-				for s := range syms.idx {
-					if (!hasQuote[s] || !hasScore[s]) && pictureErr == nil {
-						pictureErr = fmt.Errorf("line %d: the first market event comes before a quote and a score of %s: a recording must start with the complete picture Record writes", line, s)
-					}
-				}
-			}
-		case EventStatus:
-			s := new(Status)
-			data = s
-			if err := decodeStrict(l.Data, s); err != nil {
-				return fmt.Errorf("line %d: status: %v", line, err)
-			}
-			ts, sym = s.TS, s.Symbol
-		default:
-			return fmt.Errorf("line %d: event %q: want quote, score, market or status", line, l.Event)
-		}
-		if sym != l.Symbol {
-			return fmt.Errorf("line %d: symbol %q outside and %q inside the data", line, l.Symbol, sym)
-		}
-		if sym != "" {
-			if err := validSymbol(sym); err != nil {
-				return fmt.Errorf("line %d: %v", line, err)
-			}
-			if !sawMarket || l.Event == EventQuote {
-				syms.get(sym)
-			} else if _, ok := syms.idx[sym]; !ok {
-				return fmt.Errorf("line %d: %s %s comes before any quote of %s", line, l.Event, sym, sym)
-			}
-		}
-		if !(ts > 0) || bad(ts) {
-			return fmt.Errorf("line %d: ts %v, want Unix milliseconds", line, ts)
-		}
-		at := int64(math.Round(ts * 1000))
-		// A recording stamped by a wall clock that stepped back: play the
-		// event at once rather than reject the file.
-		at = max(at, last)
-		last = at
-		p.events = append(p.events, recEvt{at: at, name: l.Event, symbol: sym, data: data})
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("line %d: %w", line+1, err)
-	}
-	if pictureErr != nil {
-		return pictureErr
-	}
-	if len(p.events) == 0 {
-		return errors.New("no events to play")
-	}
-	if len(p.listings) == 0 {
-		return errors.New("no quotes in the recording")
-	}
-	return nil
-}
-
-// decodeStrict decodes one event's data and refuses fields the type does not
-// have, so a file of another shape is an error, not zeros.
-func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}
-
-// jsonlStepper plays a recording's events as they were.
-type jsonlStepper struct {
-	events []recEvt
-	i      int
-}
-
-func (j *jsonlStepper) next() (int64, string, string, any, bool) {
-	if j.i >= len(j.events) {
-		return 0, "", "", nil, false
-	}
-	e := j.events[j.i]
-	j.i++
-	return e.at, e.name, e.symbol, e.data, true
-}
-
-// Record returns a Sink that writes every event to w as one JSON line,
-// {"event":…,"symbol":…,"data":{…}}, then passes it to next (if next is not
-// nil). Open with Source "file:PATH" plays such a file back. Each event is
-// one Write to w; a write error is returned from Publish and stops the
-// source. Like every Sink it is called from one goroutine.
-func Record(w io.Writer, next Sink) Sink {
-	return &recorder{w: w, next: next}
-}
-
-type recorder struct {
-	w    io.Writer
-	next Sink
-	buf  []byte
-}
-
-func (r *recorder) Publish(name, symbol string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("market: record %s: %w", name, err)
-	}
-	l, err := json.Marshal(recordLine{Event: name, Symbol: symbol, Data: b})
-	if err != nil {
-		return fmt.Errorf("market: record %s: %w", name, err)
-	}
-	r.buf = append(append(r.buf[:0], l...), '\n')
-	if _, err := r.w.Write(r.buf); err != nil {
-		return fmt.Errorf("market: record: %w", err)
-	}
-	if r.next == nil {
-		return nil
-	}
-	return r.next.Publish(name, symbol, data)
 }

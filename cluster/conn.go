@@ -1,0 +1,153 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	neturl "net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Names on the broker; see the package comment.
+const (
+	EventsStream   = "TICKERTAPE"
+	StateStream    = "TICKERTAPE_STATE"
+	EventsPrefix   = "tickertape.ev."
+	SymbolsSubject = "tickertape.symbols"
+	HeaderID       = "Tickertape-Id"
+	HeaderSymbol   = "Tickertape-Symbol"
+)
+
+// Conn is a node's connection to the broker, with the metrics of it.
+type Conn struct {
+	// Set at construction, then read-only.
+	url    string
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	logger *slog.Logger
+
+	disconnects   prometheus.Counter
+	published     prometheus.Counter
+	received      prometheus.Counter
+	publishErrors prometheus.Counter
+	gaps          prometheus.Counter
+
+	// acked is the highest event id the broker acknowledged; written by
+	// the ack handler, which must not block, read by the publisher.
+	acked atomic.Uint64
+}
+
+// Connect connects to the broker at url (nats://host:port, or a comma list
+// of them). A broker that cannot be reached now is an error naming url;
+// once connected, the client reconnects for as long as the node runs.
+func Connect(url string, logger *slog.Logger) (*Conn, error) {
+	shown := redact(url)
+	c := &Conn{
+		url:    shown,
+		logger: logger.With("broker", shown),
+		disconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickertape_broker_disconnects_total", Help: "Times the connection to the broker was lost.",
+		}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickertape_broker_published_total", Help: "Events this node sent to the broker (sent again after an outage included).",
+		}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickertape_broker_received_total", Help: "Events this node appended from the broker.",
+		}),
+		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickertape_broker_publish_errors_total", Help: "Events dropped unsent (the queue kept through a broker outage overflowed); consumers see a gap and reset.",
+		}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tickertape_broker_gaps_total", Help: "Id gaps seen on the broker; each one resets every client of this node.",
+		}),
+	}
+	nc, err := nats.Connect(url,
+		nats.Name("tickertape"),
+		nats.MaxReconnects(-1), // a node outlives any broker outage
+		nats.ReconnectWait(250*time.Millisecond),
+		// No client-side buffer while reconnecting: a publisher keeps what
+		// the broker has not acknowledged and sends it again, in order,
+		// once it is back (see publishSink). A buffer would send newer
+		// events ahead of those lost with the connection.
+		nats.ReconnectBufSize(-1),
+		nats.Timeout(5*time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			c.disconnects.Inc()
+			c.logger.Warn("broker connection lost; serving the last state until it is back", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.logger.Info("broker connection back", "server", nc.ConnectedUrlRedacted())
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("broker %s: %w", shown, err)
+	}
+	c.nc = nc
+	c.js, err = jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(5*time.Second), // an ack lost with a connection must not hold a slot forever
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
+			id, _ := strconv.ParseUint(m.Header.Get(HeaderID), 10, 64)
+			for {
+				old := c.acked.Load()
+				if id <= old || c.acked.CompareAndSwap(old, id) {
+					return
+				}
+			}
+		}),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			// Not lost yet: the event stays queued until an ack covers it,
+			// and is sent again after a reconnect.
+			c.logger.Debug("broker: no ack for an event", "id", m.Header.Get(HeaderID), "err", err)
+		}))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("broker %s: %w", shown, err)
+	}
+	return c, nil
+}
+
+// redact hides the credentials of each URL in a comma list (user and
+// password, or a token), so that logs and errors can name the broker.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = neturl.User("redacted")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Close waits a little for published events to be acknowledged, then
+// closes the connection.
+func (c *Conn) Close() {
+	select {
+	case <-c.js.PublishAsyncComplete():
+	case <-time.After(2 * time.Second):
+		c.logger.Warn("broker: closing with events not yet acknowledged", "pending", c.js.PublishAsyncPending())
+	}
+	c.nc.Close()
+}
+
+// Collectors returns the broker's Prometheus series.
+func (c *Conn) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tickertape_broker_connected", Help: "1 while connected to the broker.",
+		}, func() float64 {
+			if c.nc.IsConnected() {
+				return 1
+			}
+			return 0
+		}),
+		c.disconnects, c.published, c.received, c.publishErrors, c.gaps,
+	}
+}
