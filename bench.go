@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"tickertape/compare"
+	"tickertape/compare/bench"
 )
 
 // benchConfig is what `tickertape bench`'s flags say.
@@ -56,7 +56,7 @@ func parseBenchConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	for _, t := range splitList(transports) {
 		t = strings.ToLower(t)
-		if !slices.Contains(compare.Transports(), t) {
+		if !slices.Contains(bench.Transports(), t) {
 			return nil, fmt.Errorf("bench: -transports: unknown transport %q (use sse, ws)", t)
 		}
 		if !slices.Contains(c.transports, t) {
@@ -86,11 +86,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cfg := compare.Config{Clients: c.clients, Duration: c.duration, Transports: c.transports}
+	cfg := bench.Config{Clients: c.clients, Duration: c.duration, Transports: c.transports}
 	if c.url != "" {
 		u := strings.TrimSuffix(c.url, "/")
 		cfg.Describe = u
-		cfg.Start = func(context.Context, string) (compare.Target, error) { return compare.Target{URL: u}, nil }
+		cfg.Start = func(context.Context, string) (bench.Target, error) { return bench.Target{URL: u}, nil }
 	} else {
 		exe, err := os.Executable()
 		if err != nil {
@@ -99,14 +99,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Rate, cfg.Symbols = c.rate, c.symbols
 		cfg.Describe = "a child process of this binary, one per transport (tickertape -rate " +
 			strconv.FormatFloat(c.rate, 'g', -1, 64) + " -symbols " + c.symbols + ")"
-		cfg.Start = func(ctx context.Context, _ string) (compare.Target, error) {
+		cfg.Start = func(ctx context.Context, _ string) (bench.Target, error) {
 			return startChild(ctx, exe, "-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(c.rate, 'g', -1, 64),
 				"-symbols", c.symbols, "-seed", strconv.FormatInt(c.seed, 10), "-log-level", "warn",
 				"-max-streams", strconv.Itoa(c.clients+100))
 		}
 	}
 	cfg.Progress = progressPrinter(stderr, c.duration)
-	res, err := compare.Run(ctx, cfg)
+	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -120,14 +120,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 
 // progressPrinter returns a Progress func that writes one line a second on
 // stderr: rewritten in place (\r) on a terminal, plain lines otherwise.
-func progressPrinter(w io.Writer, d time.Duration) func(compare.Progress) {
+func progressPrinter(w io.Writer, d time.Duration) func(bench.Progress) {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			tty = true
 		}
 	}
-	return func(p compare.Progress) {
+	return func(p bench.Progress) {
 		var line string
 		switch p.Phase {
 		case "starting":
@@ -156,7 +156,7 @@ func progressPrinter(w io.Writer, d time.Duration) func(compare.Progress) {
 
 // startChild starts the server binary exe with args and waits for its
 // "listening on" line. Stop interrupts it (a clean shutdown) and waits.
-func startChild(ctx context.Context, exe string, args ...string) (compare.Target, error) {
+func startChild(ctx context.Context, exe string, args ...string) (bench.Target, error) {
 	cmd := exec.Command(exe, args...)
 	// The child is exactly what the bench's flags say: no TICKERTAPE_*
 	// setting meant for a server (a TLS certificate, a source file) leaks in.
@@ -168,12 +168,12 @@ func startChild(ctx context.Context, exe string, args ...string) (compare.Target
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return compare.Target{}, err
+		return bench.Target{}, err
 	}
 	var errBuf syncBuffer
 	cmd.Stderr = &errBuf
 	if err := cmd.Start(); err != nil {
-		return compare.Target{}, fmt.Errorf("bench: starting the server: %w", err)
+		return bench.Target{}, fmt.Errorf("bench: starting the server: %w", err)
 	}
 	waitCh := make(chan error, 1)
 	urlCh := make(chan string, 1)
@@ -200,17 +200,17 @@ func startChild(ctx context.Context, exe string, args ...string) (compare.Target
 	}
 	select {
 	case u := <-urlCh:
-		return compare.Target{URL: u, Stop: stop}, nil
+		return bench.Target{URL: u, Stop: stop}, nil
 	case err := <-waitCh:
-		return compare.Target{}, fmt.Errorf("bench: the server exited (%v): %s", err, bytes.TrimSpace(errBuf.Bytes()))
+		return bench.Target{}, fmt.Errorf("bench: the server exited (%v): %s", err, bytes.TrimSpace(errBuf.Bytes()))
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		<-waitCh
-		return compare.Target{}, errors.New("bench: the server did not say where it listens within 30s")
+		return bench.Target{}, errors.New("bench: the server did not say where it listens within 30s")
 	case <-ctx.Done():
 		cmd.Process.Kill()
 		<-waitCh
-		return compare.Target{}, ctx.Err()
+		return bench.Target{}, ctx.Err()
 	}
 }
 

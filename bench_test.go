@@ -16,12 +16,13 @@ import (
 	"github.com/coder/websocket"
 
 	"tickertape/compare"
+	"tickertape/compare/bench"
 	"tickertape/feed"
 )
 
 func checkBenchJSON(t *testing.T, out []byte, clients int) {
 	t.Helper()
-	var res compare.Result
+	var res bench.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("-json output does not parse: %v\n%s", err, out)
 	}

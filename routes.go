@@ -21,6 +21,7 @@ import (
 	"github.com/rs/cors"
 
 	"tickertape/compare"
+	"tickertape/compare/bench"
 	"tickertape/feed"
 	"tickertape/market"
 )
@@ -71,7 +72,7 @@ func routes(d routeDeps) (http.Handler, error) {
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
 	// Bench runs from the dashboard; they end when the server shuts down.
-	jobs := compare.NewJobs(compare.JobsOptions{Done: d.hub.Log().Done(), Logger: d.logger})
+	jobs := bench.NewJobs(bench.JobsOptions{Done: d.hub.Log().Done(), Logger: d.logger})
 	r.Handle("/api/bench", api(jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
 	r.Handle("/api/jobs/{id}/events", api(jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -454,8 +453,6 @@ func TestPingAndShutdown(t *testing.T) {
 		t.Fatal("timed out")
 	}
 }
-
-func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestMaxStreams: the limit counts both transports, and /ws answers 503
 // with Retry-After before the upgrade, as /events does.

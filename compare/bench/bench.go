@@ -1,4 +1,4 @@
-package compare
+package bench
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"tickertape/compare"
 )
 
 // Transports returns the transports a bench can drive, in the order they
@@ -499,11 +501,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return nil
 }
 
-// InProcess returns a Config.Start that starts a fresh [StartServer] for
-// each transport's turn.
+// ServerConfig is what an in-process server is started with.
+type ServerConfig = compare.ServerConfig
+
+// InProcess returns a Config.Start that starts a fresh [compare.StartServer]
+// for each transport's turn.
 func InProcess(sc ServerConfig) func(context.Context, string) (Target, error) {
 	return func(context.Context, string) (Target, error) {
-		s, err := StartServer(sc)
+		s, err := compare.StartServer(sc)
 		if err != nil {
 			return Target{}, err
 		}
