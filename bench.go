@@ -95,9 +95,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Rate, cfg.Symbols = c.rate, c.symbols
 		cfg.Describe = "a child process of this binary, one per transport (tickertape -rate " +
 			strconv.FormatFloat(c.rate, 'g', -1, 64) + " -symbols " + c.symbols + ")"
-		cfg.Start = bench.Child(exe, "-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(c.rate, 'g', -1, 64),
-			"-symbols", c.symbols, "-seed", strconv.FormatInt(c.seed, 10), "-log-level", "warn",
-			"-max-streams", strconv.Itoa(c.clients+100))
+		cfg.Start = bench.Child(exe, serverArgs(bench.ServerConfig{Rate: c.rate, Symbols: c.symbols, Seed: c.seed,
+			MaxStreams: c.clients + 100})...)
 	}
 	cfg.Progress = bench.PrintProgress(stderr, c.duration)
 	res, err := bench.Run(ctx, cfg)
@@ -110,4 +109,16 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return enc.Encode(res)
 	}
 	return res.WriteTable(stdout)
+}
+
+// serverArgs are the flags of the server a bench starts, whether a child
+// process or a node inside this one (startInProcess): a loopback port, the
+// market sc asks for, warnings only.
+func serverArgs(sc bench.ServerConfig) []string {
+	args := []string{"-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(sc.Rate, 'g', -1, 64),
+		"-symbols", sc.Symbols, "-seed", strconv.FormatInt(sc.Seed, 10), "-log-level", "warn"}
+	if sc.MaxStreams > 0 {
+		args = append(args, "-max-streams", strconv.Itoa(sc.MaxStreams))
+	}
+	return args
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"tickertape/compare"
 	"tickertape/compare/bench"
 	"tickertape/feed"
 )
@@ -42,15 +41,11 @@ func checkBenchJSON(t *testing.T, out []byte, clients int) {
 // TestBenchURL: `tickertape bench -url … -json` against a running server.
 func TestBenchURL(t *testing.T) {
 	t.Parallel()
-	s, err := compare.StartServer(compare.ServerConfig{Rate: 200, Symbols: "8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startServer(t, nil, "-rate", "200", "-symbols", "8")
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = run(ctx, []string{"bench", "-url", s.URL, "-clients", "2", "-duration", "1s", "-json"},
+	err := run(ctx, []string{"bench", "-url", s.url, "-clients", "2", "-duration", "1s", "-json"},
 		func(string) string { return "" }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.Bytes())

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -23,12 +22,12 @@ import (
 // routeDeps is what the routes are made of.
 type routeDeps struct {
 	hub         *feed.Hub
+	jobs        *bench.Jobs
 	symbols     []market.Symbol
 	registry    *prometheus.Registry
 	dist        fs.FS
 	corsOrigins []string
 	pprof       bool
-	logger      *slog.Logger
 }
 
 // routes returns the whole HTTP surface of the server: every route is here.
@@ -65,10 +64,8 @@ func routes(d routeDeps) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
-	// Bench runs from the dashboard; they end when the server shuts down.
-	jobs := bench.NewJobs(bench.JobsOptions{Done: d.hub.Log().Done(), Logger: d.logger})
-	r.Handle("/api/bench", api(jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
-	r.Handle("/api/jobs/{id}/events", api(jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
+	r.Handle("/api/bench", api(d.jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
+	r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
