@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -162,6 +163,38 @@ func TestShutdownEndsStreams(t *testing.T) {
 				t.Fatalf("stream ended with %v, want a clean end", err)
 			}
 			break
+		}
+	}
+}
+
+// In-process shutdown during a bench run started from the dashboard: run
+// stops the job and waits for it, so that when run returns none of the
+// job's goroutines is left. Not parallel: no other test's job is about
+// when it looks.
+func TestShutdownWaitsForBenchJob(t *testing.T) {
+	s := startServer(t, nil, "-rate", "100")
+	resp, err := http.Post(s.url+"/api/bench", "application/json",
+		strings.NewReader(`{"clients":2,"duration":"60s","rate":100,"transports":["sse"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Job string }
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
+		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
+	}
+	c := openEvents(t, nil, s.url+"/api/jobs/"+accepted.Job+"/events")
+	for ev := c.next(t); !strings.Contains(ev.Data, `"phase":"running"`); ev = c.next(t) {
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run after shutdown: %v", err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"tickertape/compare/bench.(*Jobs).run(", "tickertape.startInProcess"} {
+		if strings.Contains(stacks, fn) {
+			t.Errorf("run has returned, and %s still runs:\n%s", fn, stacks)
 		}
 	}
 }
