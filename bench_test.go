@@ -138,17 +138,8 @@ func TestServerRoutes(t *testing.T) {
 		t.Fatalf("first /ws message %.80s (%v); want the snapshot", msg, err)
 	}
 
-	resp, err := http.Post(base+"/api/bench", "application/json", strings.NewReader(`{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accepted struct{ Job string }
-	json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
-		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
-	}
-	resp, err = http.Get(base + "/api/jobs/" + accepted.Job + "/events")
+	job := startJob(t, base, `{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`)
+	resp, err := http.Get(base + "/api/jobs/" + job + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +160,20 @@ func TestServerRoutes(t *testing.T) {
 	if err := <-runErr; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// startJob starts a bench run through POST /api/bench and returns its job id.
+func startJob(t *testing.T, base, body string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/api/bench", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Job string }
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
+		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
+	}
+	return accepted.Job
 }
