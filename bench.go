@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"tickertape/compare"
+	"tickertape/compare/bench"
 	"tickertape/feed"
 )
 
@@ -87,11 +83,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cfg := compare.Config{Clients: c.clients, Duration: c.duration, Transports: c.transports}
+	cfg := bench.Config{Clients: c.clients, Duration: c.duration, Transports: c.transports}
 	if c.url != "" {
 		u := strings.TrimSuffix(c.url, "/")
 		cfg.Describe = u
-		cfg.Start = func(context.Context, feed.Transport) (compare.Target, error) { return compare.Target{URL: u}, nil }
+		cfg.Start = func(context.Context, feed.Transport) (bench.Target, error) { return bench.Target{URL: u}, nil }
 	} else {
 		exe, err := os.Executable()
 		if err != nil {
@@ -100,14 +96,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Rate, cfg.Symbols = c.rate, c.symbols
 		cfg.Describe = "a child process of this binary, one per transport (tickertape -rate " +
 			strconv.FormatFloat(c.rate, 'g', -1, 64) + " -symbols " + c.symbols + ")"
-		cfg.Start = func(ctx context.Context, _ feed.Transport) (compare.Target, error) {
-			return startChild(ctx, exe, "-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(c.rate, 'g', -1, 64),
-				"-symbols", c.symbols, "-seed", strconv.FormatInt(c.seed, 10), "-log-level", "warn",
-				"-max-streams", strconv.Itoa(c.clients+100))
-		}
+		cfg.Start = bench.Child(exe, serverArgs(bench.ServerConfig{Rate: c.rate, Symbols: c.symbols, Seed: c.seed,
+			MaxStreams: c.clients + 100})...)
 	}
-	cfg.Progress = progressPrinter(stderr, c.duration)
-	res, err := compare.Run(ctx, cfg)
+	cfg.Progress = bench.PrintProgress(stderr, c.duration)
+	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -119,122 +112,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	return res.WriteTable(stdout)
 }
 
-// progressPrinter returns a Progress func that writes one line a second on
-// stderr: rewritten in place (\r) on a terminal, plain lines otherwise.
-func progressPrinter(w io.Writer, d time.Duration) func(compare.Progress) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
+// serverArgs are the flags of the server a bench starts, whether a child
+// process or a node inside this one (startInProcess): a loopback port, the
+// market sc asks for, warnings only.
+func serverArgs(sc bench.ServerConfig) []string {
+	args := []string{"-addr", "127.0.0.1:0", "-rate", strconv.FormatFloat(sc.Rate, 'g', -1, 64),
+		"-symbols", sc.Symbols, "-seed", strconv.FormatInt(sc.Seed, 10), "-log-level", "warn"}
+	if sc.MaxStreams > 0 {
+		args = append(args, "-max-streams", strconv.Itoa(sc.MaxStreams))
 	}
-	return func(p compare.Progress) {
-		var line string
-		switch p.Phase {
-		case "starting":
-			line = fmt.Sprintf("bench %s: starting the server", p.Transport)
-		case "connecting":
-			line = fmt.Sprintf("bench %s: %d clients connected", p.Transport, p.Clients)
-		case "running":
-			line = fmt.Sprintf("bench %s: %3.0f%%  %4.1fs/%s  %d clients  %.0f events/s", p.Transport,
-				p.Completion, p.Elapsed, d, p.Clients, p.EventsPerSec)
-		case "done":
-			if p.Transport == "" {
-				if tty {
-					fmt.Fprint(w, "\r\033[K")
-				}
-				return
-			}
-			line = fmt.Sprintf("bench %s: done, %d clients held", p.Transport, p.Clients)
-		}
-		if tty {
-			fmt.Fprint(w, "\r\033[K"+line)
-		} else {
-			fmt.Fprintln(w, line)
-		}
-	}
+	return args
 }
-
-// startChild starts the server binary exe with args and waits for its
-// "listening on" line. Stop interrupts it (a clean shutdown) and waits.
-func startChild(ctx context.Context, exe string, args ...string) (compare.Target, error) {
-	cmd := exec.Command(exe, args...)
-	// The child is exactly what the bench's flags say: no TICKERTAPE_*
-	// setting meant for a server (a TLS certificate, a source file) leaks in.
-	cmd.Env = []string{} // not nil, which would mean "inherit everything"
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TICKERTAPE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return compare.Target{}, err
-	}
-	var errBuf syncBuffer
-	cmd.Stderr = &errBuf
-	if err := cmd.Start(); err != nil {
-		return compare.Target{}, fmt.Errorf("bench: starting the server: %w", err)
-	}
-	waitCh := make(chan error, 1)
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				urlCh <- strings.TrimSpace(u)
-				break
-			}
-		}
-		io.Copy(io.Discard, out) // keep the pipe drained
-		waitCh <- cmd.Wait()
-	}()
-	stop := func() error {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-waitCh:
-			return err
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			return errors.Join(errors.New("bench: the server did not stop in 15s; killed"), <-waitCh)
-		}
-	}
-	select {
-	case u := <-urlCh:
-		return compare.Target{URL: u, Stop: stop}, nil
-	case err := <-waitCh:
-		return compare.Target{}, fmt.Errorf("bench: the server exited (%v): %s", err, bytes.TrimSpace(errBuf.Bytes()))
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-waitCh
-		return compare.Target{}, errors.New("bench: the server did not say where it listens within 30s")
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		<-waitCh
-		return compare.Target{}, ctx.Err()
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the child's stderr copier and a
-// reader, bounded so a chatty child cannot grow it without end.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() < 64<<10 {
-		b.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.buf.Bytes())
-}
-
-func (b *syncBuffer) String() string { return string(b.Bytes()) }

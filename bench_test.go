@@ -15,13 +15,13 @@ import (
 
 	"github.com/coder/websocket"
 
-	"tickertape/compare"
+	"tickertape/compare/bench"
 	"tickertape/feed"
 )
 
 func checkBenchJSON(t *testing.T, out []byte, clients int) {
 	t.Helper()
-	var res compare.Result
+	var res bench.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("-json output does not parse: %v\n%s", err, out)
 	}
@@ -41,15 +41,11 @@ func checkBenchJSON(t *testing.T, out []byte, clients int) {
 // TestBenchURL: `tickertape bench -url … -json` against a running server.
 func TestBenchURL(t *testing.T) {
 	t.Parallel()
-	s, err := compare.StartServer(compare.ServerConfig{Rate: 200, Symbols: "8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startServer(t, nil, "-rate", "200", "-symbols", "8")
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = run(ctx, []string{"bench", "-url", s.URL, "-clients", "2", "-duration", "1s", "-json"},
+	err := run(ctx, []string{"bench", "-url", s.url, "-clients", "2", "-duration", "1s", "-json"},
 		func(string) string { return "" }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.Bytes())
@@ -142,17 +138,8 @@ func TestServerRoutes(t *testing.T) {
 		t.Fatalf("first /ws message %.80s (%v); want the snapshot", msg, err)
 	}
 
-	resp, err := http.Post(base+"/api/bench", "application/json", strings.NewReader(`{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accepted struct{ Job string }
-	json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
-		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
-	}
-	resp, err = http.Get(base + "/api/jobs/" + accepted.Job + "/events")
+	job := startJob(t, base, `{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`)
+	resp, err := http.Get(base + "/api/jobs/" + job + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,4 +160,20 @@ func TestServerRoutes(t *testing.T) {
 	if err := <-runErr; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// startJob starts a bench run through POST /api/bench and returns its job id.
+func startJob(t *testing.T, base, body string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/api/bench", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Job string }
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || accepted.Job == "" {
+		t.Fatalf("POST /api/bench: %s %+v", resp.Status, accepted)
+	}
+	return accepted.Job
 }

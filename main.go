@@ -5,22 +5,17 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tickertape/feed"
 	"tickertape/market"
@@ -150,148 +145,67 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	}
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, logger, err := parse(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	n, err := newNode(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer n.close() // after the node has stopped: serve waits for it
+	return serve(ctx, n, cfg, logger, stdout)
+}
+
+// parse reads the flags and the environment, and makes the logger they ask
+// for.
+func parse(args []string, getenv func(string) string, stderr io.Writer) (*config, *slog.Logger, error) {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
 	}
 	logger, err := newLogger(cfg.logLevel, stderr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	return cfg, logger, nil
+}
 
-	src, node, err := openSource(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer node.Close() // after the source has stopped: every return below waits for it
-	symbols := src.Symbols()
-	names := make([]string, len(symbols))
-	for i, s := range symbols {
-		names[i] = s.Symbol
-	}
-	log, err := feed.NewLog(names, cfg.replay, 0)
-	if err != nil {
-		return err
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(log.Collectors()...)
-	reg.MustRegister(node.Collectors()...)
-	hub := feed.NewHub(log, feed.Options{
-		Heartbeat:    cfg.heartbeat,
-		WriteTimeout: cfg.writeTimeout,
-		MaxStreams:   cfg.maxStreams,
-		Query:        feed.QueryLimits{MaxSymbols: cfg.maxSymbols},
-		Metrics:      feed.NewMetrics(reg),
-		Logger:       logger,
-	})
-
-	var sink market.Sink = log
-	if cfg.record != "" {
-		f, err := os.Create(cfg.record)
-		if err != nil {
-			return fmt.Errorf("-record: %w", err)
-		}
-		defer f.Close()
-		sink = market.Record(f, log)
-	}
-	sink = node.Sink(sink, log) // a publisher publishes each event with its id
-
-	handler, err := routes(routeDeps{
-		hub: hub, symbols: symbols, registry: reg, dist: dashboardFS(),
-		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-
-	var tlsConfig *tls.Config
-	if cfg.tlsCert != "" {
-		// Load now, so a bad certificate is an error before we listen.
-		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
-		if err != nil {
-			return fmt.Errorf("-tls-cert/-tls-key: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: cfg.readHeader,
-		IdleTimeout:       cfg.idle,
-		MaxHeaderBytes:    cfg.maxHeader,
-		TLSConfig:         tlsConfig, // HTTP/2 is offered over it by default
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		// No WriteTimeout: it would cut every healthy stream. Streams set
-		// a deadline per write instead.
-	}
-	// Shutdown starts by ending every stream, so that EventSource and
-	// WebSocket clients reconnect, instead of waiting on them.
-	srv.RegisterOnShutdown(log.Close)
-
+// serve listens on -addr and serves n until ctx is done or its market
+// source fails, then shuts it down within -grace.
+func serve(ctx context.Context, n *node, cfg *config, logger *slog.Logger, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close() // Serve closes it too; this is for the early returns
-
-	srcCtx, stopSource := context.WithCancel(ctx)
-	defer stopSource()
-	srcDone := make(chan struct{}) // closed when Run returns; srcErr is set then
-	var srcErr error
-	go func() {
-		defer close(srcDone)
-		srcErr = src.Run(srcCtx, sink)
-	}()
-	// Serve once the source has published its opening picture, so that no
-	// client gets an empty snapshot.
-	select {
-	case <-log.Ready():
-	case <-srcDone:
-		log.Close()
-		if srcErr == nil {
-			srcErr = errors.New("it ended before its first market summary")
-		}
-		return fmt.Errorf("market source: %w", srcErr)
-	case <-ctx.Done():
-		stopSource()
-		<-srcDone
-		return nil
+	if serving, err := n.start(ctx, ln); !serving {
+		return err
 	}
 
 	scheme := "http"
-	if tlsConfig != nil {
+	if n.tls {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "tickertape: listening on %s://%s\n", scheme, displayAddr(ln.Addr()))
-	logger.Info("serving", "addr", ln.Addr().String(), "symbols", len(symbols), "rate", cfg.market.Rate,
+	logger.Info("serving", "addr", ln.Addr().String(), "symbols", len(n.src.Symbols()), "rate", cfg.market.Rate,
 		"seed", cfg.market.Seed, "source", sourceName(cfg), "replay", cfg.replay)
 
-	serveErr := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			serveErr <- srv.ServeTLS(ln, "", "")
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
-
 	var runErr error
-	sourceDone := srcDone
+	sourceDone := n.srcDone
 	for ctx.Err() == nil && runErr == nil {
 		select {
 		case <-ctx.Done():
-		case err := <-serveErr:
-			stopSource()
-			<-srcDone
-			log.Close()
+		case err := <-n.serveErr:
+			n.stopSource()
+			<-n.srcDone
+			n.log.Close()
 			return fmt.Errorf("serve: %w", err)
 		case <-sourceDone:
 			sourceDone = nil // it stays closed; do not wake on it again
-			if srcErr != nil && !errors.Is(srcErr, feed.ErrClosed) {
-				runErr = fmt.Errorf("market source: %w", srcErr)
-				logger.Error("market source failed; shutting down", "err", srcErr)
+			if n.srcErr != nil && !errors.Is(n.srcErr, feed.ErrClosed) {
+				runErr = fmt.Errorf("market source: %w", n.srcErr)
+				logger.Error("market source failed; shutting down", "err", n.srcErr)
 			} else {
 				// A file source that ran out: keep serving its last state.
 				logger.Info("market source ended; serving its last state")
@@ -302,14 +216,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
 	defer cancel()
-	err = srv.Shutdown(shutCtx) // closes the listener, ends streams, drains requests
-	<-serveErr
-	if werr := hub.Wait(shutCtx); err == nil {
-		err = werr
-	}
-	stopSource()
-	<-srcDone
-	if err != nil {
+	if err = n.shutdown(shutCtx); err != nil {
 		logger.Warn("shutdown did not finish in time", "err", err)
 		err = fmt.Errorf("shutdown: %w", err)
 	}

@@ -166,6 +166,30 @@ func TestShutdownEndsStreams(t *testing.T) {
 	}
 }
 
+// In-process shutdown during a bench run started from the dashboard: run
+// stops the job and waits for it, so that when run returns none of the
+// job's goroutines is left. Not parallel: no other test's job is about
+// when it looks.
+func TestShutdownWaitsForBenchJob(t *testing.T) {
+	s := startServer(t, nil, "-rate", "100")
+	job := startJob(t, s.url, `{"clients":2,"duration":"60s","rate":100,"transports":["sse"]}`)
+	c := openEvents(t, nil, s.url+"/api/jobs/"+job+"/events")
+	for ev := c.next(t); !strings.Contains(ev.Data, `"phase":"running"`); ev = c.next(t) {
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run after shutdown: %v", err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	// The job's goroutine may still be on its way out past its
+	// WaitGroup's Done, but never inside the run it does before.
+	for _, fn := range []string{"tickertape/compare/bench.Run(", "tickertape/compare/bench.runTransport("} {
+		if strings.Contains(stacks, fn) {
+			t.Errorf("run has returned, and %s still runs:\n%s", fn, stacks)
+		}
+	}
+}
+
 // A stuck client (raw TCP that never reads) beside a normal client at a
 // high rate: the normal client sees every id, the stuck one is dropped at
 // its write deadline, and memory stays bounded.

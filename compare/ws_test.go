@@ -1,28 +1,102 @@
 package compare
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"tickertape/feed"
+	"tickertape/market"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func startServer(t *testing.T, cfg ServerConfig) *Server {
+// serverConfig is the server a test asks for.
+type serverConfig struct {
+	// Rate is the market's quote events per second; 0 runs no market: the
+	// test publishes into Hub.Log().
+	Rate           float64
+	Symbols        string // as market.Config.Symbols; "" is the default universe
+	Seed           int64
+	Replay         int // resume buffer size; 0 is 10000
+	MaxStreams     int
+	Heartbeat      time.Duration
+	AllowedOrigins []string // handed to /ws
+}
+
+// server is /events and /ws over one hub, on an httptest server: the two
+// endpoints the parity tests hold side by side.
+type server struct {
+	URL string
+	Hub *feed.Hub
+
+	srv        *httptest.Server
+	stopMarket context.CancelFunc
+	marketErr  chan error
+}
+
+func newServer(cfg serverConfig) (*server, error) {
+	// The market names the symbols even when it does not run.
+	src, err := market.Open(market.Config{Rate: max(cfg.Rate, 1), Symbols: cfg.Symbols, Seed: cfg.Seed, Speed: 1})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, sym := range src.Symbols() {
+		names = append(names, sym.Symbol)
+	}
+	log, err := feed.NewLog(names, cmp.Or(cfg.Replay, 10000), 0)
+	if err != nil {
+		return nil, err
+	}
+	hub := feed.NewHub(log, feed.Options{Metrics: feed.NewMetrics(prometheus.NewRegistry()),
+		Logger: slog.New(slog.DiscardHandler), MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat})
+	mux := http.NewServeMux()
+	mux.Handle("GET /events", hub.SSEHandler())
+	mux.Handle("GET /ws", Handler(hub, cfg.AllowedOrigins))
+	s := &server{Hub: hub, srv: httptest.NewServer(mux), marketErr: make(chan error, 1)}
+	s.URL = s.srv.URL
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopMarket = stop
+	if cfg.Rate > 0 {
+		go func() { s.marketErr <- src.Run(ctx, log) }()
+	} else {
+		s.marketErr <- nil
+	}
+	return s, nil
+}
+
+// Close ends every stream (WebSockets with 1001), stops the server and the
+// market, and waits for all of them.
+func (s *server) Close() error {
+	s.Hub.Log().Close() // as a shutting-down tickertape does first
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Hub.Wait(ctx)
+	s.srv.Close()
+	s.stopMarket()
+	if merr := <-s.marketErr; merr != nil && !errors.Is(merr, feed.ErrClosed) {
+		err = errors.Join(err, merr)
+	}
+	return err
+}
+
+func startServer(t *testing.T, cfg serverConfig) *server {
 	t.Helper()
-	s, err := StartServer(cfg)
+	s, err := newServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +211,7 @@ func idOf(t *testing.T, e ev) uint64 {
 // they got the same events: names, ids and data byte for byte.
 func TestParityLive(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Rate: 500, Seed: 1})
+	s := startServer(t, serverConfig{Rate: 500, Seed: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	q := "?symbols=AAPL,MSFT,NVDA&events=quote,score,market"
@@ -223,7 +297,7 @@ func publish(t *testing.T, log *feed.Log, syms []string, n, size int) uint64 {
 // transports every matching event past it, no snapshot, the same bytes.
 func TestParityResume(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL,MSFT,IBM"})
+	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT,IBM"})
 	log := s.Hub.Log()
 	publish(t, log, []string{"AAPL", "MSFT", "IBM"}, 30, 10)
 	after := log.Newest() - 20
@@ -261,7 +335,7 @@ func TestParityResume(t *testing.T) {
 // transports a reset with the same reason, then the same snapshot.
 func TestParityReset(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL,MSFT", Replay: 16})
+	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT", Replay: 16})
 	log := s.Hub.Log()
 	publish(t, log, []string{"AAPL", "MSFT"}, 40, 0)
 	for _, tc := range []struct{ last, reason string }{
@@ -297,7 +371,7 @@ func TestParityReset(t *testing.T) {
 // endpoints, as JSON, and no WebSocket.
 func TestErrorsBeforeUpgrade(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL,MSFT"})
+	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, q := range []string{"?symbols=AAPL,NOPE", "?events=quote,gossip", "?throttle=fast", "?colour=red"} {
@@ -340,7 +414,7 @@ func TestErrorsBeforeUpgrade(t *testing.T) {
 
 func TestOrigin(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL", AllowedOrigins: []string{"https://app.example.com", "https://*.trusted.test"}})
+	s := startServer(t, serverConfig{Symbols: "AAPL", AllowedOrigins: []string{"https://app.example.com", "https://*.trusted.test"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dial := func(origin string) (int, error) {
@@ -373,7 +447,7 @@ func TestOrigin(t *testing.T) {
 // SSE one, and told so with a reset and a snapshot; it holds back nobody.
 func TestSlowClient(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL", Replay: 64})
+	s := startServer(t, serverConfig{Symbols: "AAPL", Replay: 64})
 	log := s.Hub.Log()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -416,7 +490,7 @@ func TestSlowClient(t *testing.T) {
 // closed with 1001, going away.
 func TestPingAndShutdown(t *testing.T) {
 	t.Parallel()
-	s, err := StartServer(ServerConfig{Symbols: "AAPL", Heartbeat: 100 * time.Millisecond})
+	s, err := newServer(serverConfig{Symbols: "AAPL", Heartbeat: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,13 +529,11 @@ func TestPingAndShutdown(t *testing.T) {
 	}
 }
 
-func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // TestMaxStreams: the limit counts both transports, and /ws answers 503
 // with Retry-After before the upgrade, as /events does.
 func TestMaxStreams(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, ServerConfig{Symbols: "AAPL", MaxStreams: 1})
+	s := startServer(t, serverConfig{Symbols: "AAPL", MaxStreams: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sse := openSSE(t, ctx, s.URL+"/events")

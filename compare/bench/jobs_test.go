@@ -1,4 +1,4 @@
-package compare
+package bench
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 func jobsServer(t *testing.T) (*Jobs, *httptest.Server) {
 	t.Helper()
 	done := make(chan struct{})
-	jobs := NewJobs(JobsOptions{Done: done, Symbols: "8", Logger: discard()})
+	jobs := NewJobs(JobsOptions{Done: done, Symbols: "8", Logger: discard(), Server: startServer})
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/bench", jobs.StartHandler())
 	mux.Handle("GET /api/jobs/{id}/events", jobs.EventsHandler())

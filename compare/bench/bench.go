@@ -1,4 +1,4 @@
-package compare
+package bench
 
 import (
 	"bufio"
@@ -499,14 +499,32 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return nil
 }
 
-// InProcess returns a Config.Start that starts a fresh [StartServer] for
-// each transport's turn.
-func InProcess(sc ServerConfig) func(context.Context, feed.Transport) (Target, error) {
-	return func(context.Context, feed.Transport) (Target, error) {
-		s, err := StartServer(sc)
+// ServerConfig is the server a bench starts for each transport's turn: its
+// market, and room for the clients.
+type ServerConfig struct {
+	Rate       float64 // quote events per second, as the server's -rate
+	Symbols    string  // as the server's -symbols; "" is its default universe
+	Seed       int64   // the market's seed, as the server's -seed
+	MaxStreams int     // as the server's -max-streams; 0 is its default
+}
+
+// StartFunc starts a server inside this process, as sc says, and returns
+// it as a Target whose Stop shuts it down and waits for it. The program's
+// own node constructor is one (package main hands it to [JobsOptions]), so
+// that a run from the dashboard benches the very server tickertape runs;
+// this package cannot import main.
+type StartFunc func(ctx context.Context, sc ServerConfig) (Target, error)
+
+// InProcess returns a Config.Start that starts a fresh server with start
+// for each transport's turn. The server shares the bench's process: its
+// CPU and memory figures include the clients' (Target.Shared).
+func InProcess(start StartFunc, sc ServerConfig) func(context.Context, feed.Transport) (Target, error) {
+	return func(ctx context.Context, _ feed.Transport) (Target, error) {
+		t, err := start(ctx, sc)
 		if err != nil {
 			return Target{}, err
 		}
-		return Target{URL: s.URL, Stop: s.Close, Shared: true}, nil
+		t.Shared = true
+		return t, nil
 	}
 }

@@ -1,4 +1,4 @@
-package compare
+package bench
 
 import (
 	"context"
@@ -37,6 +37,8 @@ type JobsOptions struct {
 	// Symbols is the bench server's -symbols; "" is "50".
 	Symbols string
 	Logger  *slog.Logger // nil: slog.Default()
+	// Server starts each run's in-process server (required).
+	Server StartFunc
 }
 
 // Jobs runs bench jobs started from the dashboard, one at a time:
@@ -52,7 +54,7 @@ type JobsOptions struct {
 //     "failed" with "error". Once that was read, a reconnect gets 204, which
 //     tells EventSource to stop. An unknown job is a JSON 404.
 //
-// A run benches a fresh in-process server ([StartServer]) with the rate
+// A run benches a fresh in-process server ([JobsOptions.Server]) with the rate
 // asked for, not the live market, so viewers see no change; its clients
 // share this process, so its CPU and memory figures include them
 // (sharedProcess in the result).
@@ -254,7 +256,7 @@ func (j *Jobs) StartHandler() http.Handler {
 		cfg.Rate, cfg.Symbols = rate, j.opts.Symbols
 		cfg.Describe = "a fresh in-process server per transport (rate " + strconv.FormatFloat(rate, 'g', -1, 64) +
 			", symbols " + j.opts.Symbols + ")"
-		cfg.Start = InProcess(ServerConfig{Rate: rate, Symbols: j.opts.Symbols, Seed: 1, MaxStreams: MaxJobClients + 10})
+		cfg.Start = InProcess(j.opts.Server, ServerConfig{Rate: rate, Symbols: j.opts.Symbols, Seed: 1, MaxStreams: MaxJobClients + 10})
 		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Phase: "queued"})
 		go j.run(jb, cfg)
 		w.Header().Set("Location", "/api/jobs/"+jb.id+"/events")

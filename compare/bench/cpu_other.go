@@ -1,6 +1,6 @@
 //go:build !unix
 
-package compare
+package bench
 
 // selfCPU cannot tell on this system.
 func selfCPU() float64 { return -1 }

@@ -28,7 +28,7 @@ func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
 }
 
 // clusterNode is a node's part in a cluster; nil for a single node. Its
-// methods are nil-safe, so that run wires it in unconditionally.
+// methods are nil-safe, so that newNode wires it in unconditionally.
 type clusterNode struct {
 	conn *cluster.Conn
 	pub  *cluster.Publisher // nil on a consumer
@@ -52,8 +52,9 @@ func (s *consumerSource) Run(ctx context.Context, _ market.Sink) error {
 	return s.Consumer.Run(ctx, s.log)
 }
 
-// openSource opens the node's market: the simulation or a file, as on a
-// single node, or the broker. It returns the cluster part to wire in.
+// openSource selects and opens the node's market source: the simulation or
+// a file, as on a single node, or the broker (consuming another node's
+// market, or publishing this one's). It returns the cluster part to wire in.
 func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.Source, *clusterNode, error) {
 	cc := cfg.cluster
 	if cc.url == "" {

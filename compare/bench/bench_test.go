@@ -1,4 +1,4 @@
-package compare
+package bench
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func TestBenchSmall(t *testing.T) {
 	var progress []Progress
 	cfg := Config{
 		Clients: 3, Duration: 2 * time.Second, Transports: []feed.Transport{feed.SSE, feed.WS},
-		Start:    InProcess(ServerConfig{Rate: 300, Symbols: "10", Seed: 1}),
+		Start:    InProcess(startServer, ServerConfig{Rate: 300, Symbols: "10", Seed: 1}),
 		Progress: func(p Progress) { progress = append(progress, p) },
 		Describe: "in-process test server", Rate: 300, Symbols: "10",
 	}
