@@ -88,7 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.replay, "replay", 10000, "how many events the resume buffer holds")
 	fs.DurationVar(&c.heartbeat, "heartbeat", 15*time.Second, "the longest silence on a stream before a heartbeat")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "drop a client when one write to it blocks this long")
-	fs.IntVar(&c.maxStreams, "max-streams", 10000, "open streams (SSE and WebSocket together) before new ones get 503")
+	fs.IntVar(&c.maxStreams, "max-streams", 10000, "open streams (SSE and WebSocket together) before new ones are told to come back later")
 	fs.IntVar(&c.maxSymbols, "max-filter-symbols", 1000, "the most symbols one symbols= filter may name")
 	fs.IntVar(&c.maxHeader, "max-header-bytes", 64<<10, "the largest request header accepted")
 	fs.DurationVar(&c.readHeader, "read-header-timeout", 10*time.Second, "the longest a client may take to send its request headers (against slowloris)")

@@ -23,8 +23,9 @@ const readLimit = 4 << 10
 const closeWait = time.Second
 
 // Handler serves GET /ws: docs/API.md's WebSocket twin of /events. It admits
-// the stream through hub (same query, same 400s and 503s, as JSON, before
-// the upgrade), refuses an Origin that is neither the request's own host
+// the stream through hub (same query and 400s as /events, as JSON, before
+// the upgrade; a 503 past the stream limit, where /events says "later"
+// with a 200), refuses an Origin that is neither the request's own host
 // nor one of allowedOrigins (the server's -cors-origins: full origins such
 // as "https://app.example.com", path.Match patterns such as
 // "https://*.example.com", or "*" for any), then delivers the very

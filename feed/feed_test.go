@@ -378,6 +378,10 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 	}
 }
 
+// TestMaxStreams: past the limit, /events says "later" (docs/API.md): a
+// 200 event stream with Retry-After, a comment naming the reason and a
+// retry: line, then the end of the response; no event, no id. A bad query
+// is still its 400.
 func TestMaxStreams(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10, Options{MaxStreams: 1})
@@ -388,10 +392,34 @@ func TestMaxStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body) // the response ends by itself
 	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "too many open streams") {
-		t.Fatalf("second stream: %s Retry-After=%q %s", resp.Status, resp.Header.Get("Retry-After"), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = ": too many open streams (1); retry later or on another node\nretry: 5000\n\n"
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
+		resp.Header.Get("Retry-After") != "5" || resp.Header.Get("Cache-Control") != "no-cache" || string(b) != want {
+		t.Fatalf("second stream: %s Content-Type=%q Retry-After=%q Cache-Control=%q %q; want 200, an event stream, Retry-After 5, %q",
+			resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After"), resp.Header.Get("Cache-Control"), b, want)
+	}
+	r := NewReader(strings.NewReader(string(b)))
+	if ev, err := r.Next(); err != io.EOF || r.Retry != 5000 || r.Comments != 1 {
+		t.Fatalf("read as an event stream: %+v %v, retry %d, %d comments; want no event, retry 5000, 1 comment", ev, err, r.Retry, r.Comments)
+	}
+	resp, err = http.Get(f.srv.URL + "?symbols=NOPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("a bad query on a full server: %s, want 400", resp.Status)
+	}
+	body := scrape(t, f.reg)
+	for _, want := range []string{`tickertape_rejected_total{limit="max_streams"} 1`, `tickertape_rejected_total{limit="bad_request"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

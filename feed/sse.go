@@ -34,6 +34,11 @@ func (h *Hub) SSEHandler() http.Handler {
 			return
 		}
 		st, err := h.Open(r, SSE)
+		// Open's one 503 is a full server: for EventSource, "later".
+		if re, ok := errors.AsType[*RequestError](err); ok && re.Status == http.StatusServiceUnavailable {
+			retryLater(w, re)
+			return
+		}
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -87,6 +92,34 @@ func startEventStream(w http.ResponseWriter, retry []byte, timeout time.Duration
 		return nil, err
 	}
 	return es, nil
+}
+
+// retryLater answers a stream request the server cannot take now (it is
+// full) with docs/API.md's "later": a 200 event stream with Retry-After, a
+// comment naming the reason, the reconnection delay, and the end of the
+// response. An error status would close an EventSource for good (the HTML
+// standard fails the connection on anything but 200); a 200 stream that
+// ends makes it wait retry: and reconnect, keeping its last event id, as
+// the answer has neither an event nor an id.
+func retryLater(w http.ResponseWriter, re *RequestError) {
+	h := w.Header()
+	setStreamHeaders(h)
+	h.Set("Retry-After", strconv.Itoa(re.RetryAfter))
+	b := make([]byte, 0, 128)
+	b = append(b, ": "...)
+	b = append(b, strings.Map(noLineBreak, re.Message)...)
+	b = append(b, '\n')
+	b = append(b, retryLine(time.Duration(re.RetryAfter)*time.Second)...)
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// noLineBreak keeps a comment on its line.
+func noLineBreak(r rune) rune {
+	if r == '\r' || r == '\n' {
+		return ' '
+	}
+	return r
 }
 
 func retryLine(d time.Duration) []byte {
