@@ -19,7 +19,9 @@
 //     transports: it drains every frame past the cursor in one batch, hands
 //     it to a [Writer], and sends heartbeats when the stream is quiet. A
 //     client whose id cannot be resumed from, or whose cursor was lapped,
-//     gets a reset (its [ResetReason]) and a fresh snapshot.
+//     gets a reset (its [ResetReason]) and a fresh snapshot. A throttled
+//     subscription reads not the ring but the newest state the log keeps
+//     beside it, once per interval, so it is never lapped.
 //   - [Hub] ([NewHub], configured by [Options]) admits the streams of every
 //     transport over one log, so that limits and metrics count them all
 //     together. A transport's handler calls [Hub.Open] with its

@@ -46,6 +46,8 @@ type Log struct {
 	status  [][]byte      // newest status JSON per symbol index
 	session []byte        // newest market-wide status JSON
 	market  []byte        // newest market JSON
+	// What throttled streams read instead of the ring (throttle.go).
+	conflation conflation
 }
 
 // NewLog returns a log for the given symbols that keeps the newest size
@@ -71,6 +73,7 @@ func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 		scores:   make([][]byte, len(symbols)),
 		status:   make([][]byte, len(symbols)),
 	}
+	l.conflation = newConflation(len(symbols))
 	for i, s := range symbols {
 		if _, dup := l.symIndex[s]; dup {
 			return nil, fmt.Errorf("feed: symbol %q listed twice", s)
@@ -120,6 +123,7 @@ func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byt
 		return err
 	}
 	l.ring[id%uint64(len(l.ring))] = e
+	l.conflation.keep(e)
 	l.next++
 	l.setState(kind, sym, raw)
 	close(l.wake)

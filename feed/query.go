@@ -23,8 +23,9 @@ type Filter struct {
 	Symbols []bool
 	// Kinds has one bit per Kind; 0 means all kinds.
 	Kinds uint8
-	// Throttle, when positive, conflates quotes and scores: at most one of
-	// each per symbol per interval, always the newest.
+	// Throttle, when positive, conflates: once per interval the newest
+	// quote and score of each symbol, and the interval's market and status
+	// events (docs/API.md).
 	Throttle time.Duration
 }
 

@@ -25,7 +25,6 @@ type Subscription struct {
 	snapshot bool        // a snapshot is owed before anything else
 	reset    ResetReason // a reset is owed before the snapshot
 	replay   bool        // the subscription resumed from an id
-	seen     []bool      // scratch for conflation: (symbol, kind) already kept
 	picked   []*entry    // scratch for conflation
 }
 
@@ -49,7 +48,7 @@ func (l *Log) Subscribe(f Filter, lastID string, t Transport) *Subscription {
 		s.reset = ResetBadID
 	case id >= l.next:
 		s.reset = ResetFuture
-	case id+1 < l.oldest():
+	case id+1 < l.oldestFor(&f):
 		s.reset = ResetTooOld
 	default:
 		s.cursor = id + 1
@@ -75,7 +74,9 @@ func (s *Subscription) Replayed() bool { return s.replay }
 func (s *Subscription) Reset() ResetReason { return s.reset }
 
 // Next appends to msgs what the client is owed now: a reset and a snapshot
-// if due, then every matching event past the cursor, up to a bounded batch.
+// if due, then every matching event past the cursor, up to a bounded batch
+// (for a throttled subscription, what changed since, conflated: see
+// conflate).
 // It returns the messages and a channel that is closed when more may be
 // owed. The messages are shared and must not be modified.
 func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetReason) {
@@ -83,7 +84,7 @@ func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetRe
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	var resets []ResetReason
-	if !s.snapshot && s.cursor < l.oldest() {
+	if !s.snapshot && s.cursor < l.oldestFor(&s.filter) {
 		s.reset, s.snapshot = ResetLapped, true
 	}
 	if s.reset != "" {
@@ -115,37 +116,6 @@ func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetRe
 		return msgs, closedChan, resets
 	}
 	return msgs, l.wake, resets
-}
-
-// conflate takes everything past the cursor, keeping only the newest quote
-// and score per symbol, in id order. Callers hold the log's lock.
-func (s *Subscription) conflate(msgs [][]byte) [][]byte {
-	l := s.log
-	n := uint64(len(l.ring))
-	if s.seen == nil {
-		s.seen = make([]bool, 2*len(l.symbols))
-	}
-	clear(s.seen)
-	s.picked = s.picked[:0]
-	for id := l.next; id > s.cursor; id-- {
-		e := &l.ring[(id-1)%n]
-		if !s.filter.wants(e) {
-			continue
-		}
-		if e.kind == KindQuote || e.kind == KindScore {
-			k := 2*e.sym + int(e.kind)
-			if s.seen[k] {
-				continue
-			}
-			s.seen[k] = true
-		}
-		s.picked = append(s.picked, e)
-	}
-	for i := len(s.picked) - 1; i >= 0; i-- {
-		msgs = append(msgs, s.bytes(s.picked[i]))
-	}
-	s.cursor = l.next
-	return msgs
 }
 
 func (s *Subscription) bytes(e *entry) []byte {
@@ -180,8 +150,9 @@ type Writer interface {
 // Run delivers the subscription to w until ctx is done, the log is closed
 // (ErrClosed) or a write fails (that error). It is the one delivery loop of
 // both transports: wake on the log, drain, one batch, one flush; a
-// heartbeat when nothing was written for heartbeat. onBatch, if not nil,
-// is told of each batch after it is written.
+// heartbeat when nothing was written for heartbeat. A throttled
+// subscription does not wake on the log: it delivers at its ticks only.
+// onBatch, if not nil, is told of each batch after it is written.
 func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duration, onBatch func(events int, resets []ResetReason)) error {
 	var msgs [][]byte
 	hb := time.NewTimer(heartbeat)
@@ -192,28 +163,33 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 		defer t.Stop()
 		throttle = t.C
 	}
+	var wake <-chan struct{}
+	due := true // something may be owed: at the start, after a wake, at a throttled stream's tick
 	for {
-		var wake <-chan struct{}
-		var resets []ResetReason
-		msgs, wake, resets = s.Next(msgs[:0])
-		if len(msgs) > 0 {
-			if err := w.WriteBatch(msgs); err != nil {
-				return err
+		if due {
+			var resets []ResetReason
+			msgs, wake, resets = s.Next(msgs[:0])
+			if len(msgs) > 0 {
+				if err := w.WriteBatch(msgs); err != nil {
+					return err
+				}
+				clear(msgs) // let go of frames the ring may drop
+				if onBatch != nil {
+					onBatch(len(msgs), resets)
+				}
+				hb.Reset(heartbeat)
 			}
-			clear(msgs) // let go of frames the ring may drop
-			if onBatch != nil {
-				onBatch(len(msgs), resets)
-			}
-			hb.Reset(heartbeat)
 		}
 		if throttle != nil {
-			// A throttled stream looks at the log once per interval; it is
-			// conflated in between by design.
-			wake = nil
+			// A throttled stream looks at the log once per interval, at
+			// its tick, and at no other time: not when the log grows, not
+			// after a heartbeat.
+			wake, due = nil, false
 		}
 		select {
 		case <-wake:
 		case <-throttle:
+			due = true
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.log.done:
