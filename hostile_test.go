@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -123,7 +125,10 @@ func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
 	for i := 0; ; i++ {
 		select {
 		case err := <-cut:
-			if err != nil {
+			// A close with our trickled bytes still unread in the server's
+			// socket is a reset, not a FIN: both are the server hanging up.
+			// Only our own read deadline means it did not.
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("slow client: %v, want the server to close the connection", err)
 			}
 			// The live stream, open all this while, still delivers.
