@@ -154,25 +154,26 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 	t.Parallel()
 	ns := startNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
-	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "20", "-symbols", "20")
+	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "10", "-symbols", "50")
 	a := startServer(t, map[string]string{"TICKERTAPE_BROKER": url}) // the environment works too
 
 	// A late node, with a resume buffer too small to hold every symbol's
-	// last quote (20 events of 20 symbols): its snapshot state comes from
-	// the broker's state stream. The market is slow (about 25 events/s with
-	// scores and summaries), so that the buffer spans most of a second: a
-	// resume into it, and a client that compares its stream, must not be
-	// overtaken when the race detector stalls the node.
+	// last quote (45 events of 50 symbols): its snapshot state comes from
+	// the broker's state stream. The market is slow (about 19 events/s with
+	// scores and summaries), so that the buffer spans over 2 s: a resume
+	// into it, and a client that compares its stream, must not be overtaken
+	// when the race detector and a loaded machine stall the node (a 20-event
+	// buffer at 25 events/s was lapped under load).
 	waitMetric(t, pub.url, "tickertape_broker_published_total", func(v float64) bool { return v > 100 })
-	b := startServer(t, nil, "-broker", url, "-replay", "20")
+	b := startServer(t, nil, "-broker", url, "-replay", "45")
 	snapPub, _ := snapshotOf(t, pub.url)
 	snapB, idB := snapshotOf(t, b.url)
-	if len(snapB.Quotes) != 20 || len(snapB.Scores) != 20 || len(snapB.Market) < 10 || len(snapPub.Quotes) != 20 {
-		t.Fatalf("late node's snapshot: %d quotes, %d scores, market %s; want 20, 20 and a market", len(snapB.Quotes), len(snapB.Scores), snapB.Market)
+	if len(snapB.Quotes) != 50 || len(snapB.Scores) != 50 || len(snapB.Market) < 10 || len(snapPub.Quotes) != 50 {
+		t.Fatalf("late node's snapshot: %d quotes, %d scores, market %s; want 50, 50 and a market", len(snapB.Quotes), len(snapB.Scores), snapB.Market)
 	}
-	// Its resume buffer holds the publisher's last 20 ids; older is too old.
-	cb := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-19, 10))
-	readRun(t, cb, idB-19, 19)
+	// Its resume buffer holds the publisher's last 45 ids; older is too old.
+	cb := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-44, 10))
+	readRun(t, cb, idB-44, 44)
 	cb.stop()
 	cb = openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-400, 10))
 	if ev := cb.next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
