@@ -138,19 +138,14 @@ func (n *node) start(ctx context.Context, ln net.Listener) (bool, error) {
 		defer close(n.srcDone)
 		n.srcErr = n.src.Run(srcCtx, n.sink)
 	}()
-	select {
-	case <-n.log.Ready():
-	case <-n.srcDone:
-		n.log.Close()
-		err := n.srcErr
-		if err == nil {
-			err = errors.New("it ended before its first market summary")
+	if ready, err := n.awaitReady(ctx); !ready {
+		if err != nil {
+			n.log.Close()
+		} else {
+			n.stopSource()
+			<-n.srcDone
 		}
-		return false, fmt.Errorf("market source: %w", err)
-	case <-ctx.Done():
-		n.stopSource()
-		<-n.srcDone
-		return false, nil
+		return false, err
 	}
 	n.serveErr = make(chan error, 1)
 	go func() {
@@ -161,6 +156,38 @@ func (n *node) start(ctx context.Context, ln net.Listener) (bool, error) {
 		}
 	}()
 	return true, nil
+}
+
+// awaitReady waits until the source has published its opening picture
+// (the log is ready). Otherwise it reports why not: the source ended first
+// (an error), or ctx is done (nil).
+func (n *node) awaitReady(ctx context.Context) (bool, error) {
+	select {
+	case <-n.log.Ready():
+		return true, nil
+	case <-n.srcDone:
+		// A short file played at -speed 0 may be over before we look, and
+		// then select picks either case: it is ready all the same.
+		if isClosed(n.log.Ready()) {
+			return true, nil
+		}
+		err := n.srcErr
+		if err == nil {
+			err = errors.New("it ended before its first market summary")
+		}
+		return false, fmt.Errorf("market source: %w", err)
+	case <-ctx.Done():
+		return false, nil
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // shutdown stops a started node within ctx, in order: the streams (the
