@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"tickertape/cluster"
 	"tickertape/feed"
 	"tickertape/market"
 )
@@ -64,7 +65,8 @@ func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
 		name := "TICKERTAPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(name); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				// The value may be a broker URL set in the wrong variable.
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, cluster.Redact(v), err))
 			}
 		}
 	})
@@ -106,7 +108,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags come as -name value; the only subcommand is bench)", fs.Arg(0))
+		// It may be a broker URL after a flag that takes none
+		// (-broker-publish nats://…): shown without its credentials.
+		return nil, fmt.Errorf("unexpected argument %q (flags come as -name value; the only subcommand is bench)", cluster.Redact(fs.Arg(0)))
 	}
 	switch {
 	case c.replay < 1:
