@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,11 +169,21 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		}
 	})
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
+	case err == nil, errors.Is(err, ErrClosed), isDone(s.hub.log.done):
+		// Ended by the shutdown, which says what it cut: not a drop.
 	default:
-		s.recordDrop(causeOf(err), err, total, time.Since(start))
+		s.recordDrop(causeOf(ctx, err), err, total, time.Since(start))
 	}
 	return err
+}
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // countingWriter counts the bytes of every batch its Writer wrote.
@@ -207,18 +219,37 @@ func (s *Stream) recordReset(r ResetReason) {
 	}
 }
 
-// recordDrop counts a stream the server ended early and logs it, once,
-// with its cause: the one place a drop becomes a metric and a log line.
+// recordDrop counts a stream that ended before shutdown and logs it, once,
+// with its cause: the one place a drop becomes a metric and a log line. A
+// hang-up is logged at debug: it is how every stream ends some day.
 func (s *Stream) recordDrop(cause dropCause, err error, events int, after time.Duration) {
 	s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport.String(), string(cause)).Inc()
-	s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
+	level, msg := slog.LevelInfo, "stream dropped"
+	if cause == dropClientGone {
+		level, msg = slog.LevelDebug, "stream ended: the client hung up"
+	}
+	s.hub.opts.Logger.Log(context.Background(), level, msg, "transport", s.transport, "remote", s.remote,
 		"cause", cause, "events", events, "after", after.Round(time.Millisecond), "err", err)
 }
 
-// causeOf tells a write that timed out from one that failed.
-func causeOf(err error) dropCause {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+// causeOf tells why a stream's Run returned err: a write that timed out,
+// a client that hung up (its context ended: the connection's read side saw
+// it go; or the write met a closed or reset connection), or another
+// failed write.
+func causeOf(ctx context.Context, err error) dropCause {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return dropWriteTimeout
+	case ctx.Err() != nil, errors.Is(err, context.Canceled), hungUp(err):
+		return dropClientGone
 	}
 	return dropWriteError
+}
+
+// hungUp reports whether a write failed because the peer closed
+// (a broken pipe) or reset the connection, or the connection was closed
+// under the write once it had gone.
+func hungUp(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed)
 }
