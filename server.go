@@ -190,19 +190,32 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// shutdown stops a started node within ctx, in order: the streams (the
-// log closes as Shutdown begins) and requests, the streams' goroutines,
-// the job runner, then the market source.
-func (n *node) shutdown(ctx context.Context) error {
-	err := n.srv.Shutdown(ctx) // closes the listener, ends streams, drains requests
+// shutdown stops a started node, in order: the streams (the log closes as
+// Shutdown begins) and requests, the streams' goroutines, the job runner,
+// then the market source. Streams and requests get until ctx ends; what is
+// still open then (a write blocked on a client's full socket, which
+// -write-timeout may let last longer) has its connection closed at once.
+// It returns how many streams were cut so, and ctx's error if it ended.
+func (n *node) shutdown(ctx context.Context) (cut int, err error) {
+	err = n.srv.Shutdown(ctx) // closes the listener, ends streams, drains requests
 	<-n.serveErr
-	if werr := n.hub.Wait(ctx); err == nil {
-		err = werr
+	if err == nil {
+		err = n.hub.Wait(ctx) // hijacked streams too, which Shutdown does not see
+	}
+	if err != nil {
+		cut = n.hub.Cut() // the hijacked streams' sockets
+		n.srv.Close()     // every other connection
+		// Closed under them, their writes fail at once.
+		waitCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if n.hub.Wait(waitCtx) != nil {
+			err = errors.Join(err, errors.New("streams still running after their connections were closed"))
+		}
+		cancel()
 	}
 	n.jobs.Close()
 	n.stopSource()
 	<-n.srcDone
-	return err
+	return cut, err
 }
 
 // close releases what newNode took, once the node has stopped or never
@@ -250,7 +263,7 @@ func startInProcess(ctx context.Context, sc bench.ServerConfig) (bench.Target, e
 	stop := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := n.shutdown(ctx)
+		_, err := n.shutdown(ctx)
 		n.close()
 		if n.srcErr != nil && !errors.Is(n.srcErr, feed.ErrClosed) {
 			err = errors.Join(err, fmt.Errorf("market source: %w", n.srcErr))

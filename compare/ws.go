@@ -72,6 +72,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			return // Accept has answered the client
 		}
 		defer c.CloseNow()
+		st.OnCut(func() { cw.conn.Conn.Close() }) // a shutdown out of time closes the socket under any write
 		c.SetReadLimit(readLimit)
 
 		// The client sends nothing, but someone must read: pongs and the

@@ -55,6 +55,11 @@ type Hub struct {
 
 	open atomic.Int64   // streams admitted and not yet closed
 	wg   sync.WaitGroup // one per admitted stream, done at Close
+
+	// Guarded by mu: every open stream, with its transport's way to cut
+	// its connection (nil: net/http's own, http.Server.Close).
+	mu      sync.Mutex
+	streams map[*Stream]func()
 }
 
 // NewHub returns a hub serving log.
@@ -63,7 +68,7 @@ func NewHub(log *Log, opts Options) *Hub {
 	if opts.Metrics == nil {
 		panic("feed: NewHub needs Options.Metrics")
 	}
-	return &Hub{log: log, opts: opts}
+	return &Hub{log: log, opts: opts, streams: map[*Stream]func(){}}
 }
 
 // Log returns the hub's log.
@@ -122,7 +127,42 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 		m.Replay.WithLabelValues(string(result)).Inc()
 	}
 	m.Clients.WithLabelValues(transport.String()).Inc()
-	return &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}, nil
+	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
+	h.mu.Lock()
+	h.streams[st] = nil
+	h.mu.Unlock()
+	return st, nil
+}
+
+// OnCut tells the hub how to close the stream's connection at once, for
+// [Hub.Cut]. A transport that took the connection over from net/http (a
+// hijacked WebSocket) must: http.Server.Close does not know it.
+func (s *Stream) OnCut(cut func()) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if _, open := s.hub.streams[s]; open {
+		s.hub.streams[s] = cut
+	}
+}
+
+// Cut closes, at once, the connection of every open stream that set
+// [Stream.OnCut], and returns how many streams are open: the end of a
+// shutdown whose grace ran out, with http.Server.Close for the others. A
+// stream blocked in a write then fails it and ends.
+func (h *Hub) Cut() int {
+	h.mu.Lock()
+	n := len(h.streams)
+	var cuts []func()
+	for _, cut := range h.streams {
+		if cut != nil {
+			cuts = append(cuts, cut)
+		}
+	}
+	h.mu.Unlock()
+	for _, cut := range cuts {
+		cut()
+	}
+	return n
 }
 
 // Close releases the stream's place. It is safe to call more than once.
@@ -131,6 +171,9 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	s.hub.mu.Lock()
+	delete(s.hub.streams, s)
+	s.hub.mu.Unlock()
 	s.hub.open.Add(-1)
 	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport.String()).Dec()
 	s.hub.wg.Done()
