@@ -54,6 +54,7 @@ type config struct {
 	tlsKey       string
 	logLevel     string
 	pprof        bool
+	benchAPI     bool
 	cluster      clusterConfig
 }
 
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/")
+	fs.BoolVar(&c.benchAPI, "bench-api", true, "let the dashboard start bench runs in this server (POST /api/bench); false: the job API answers 404")
 	clusterFlags(fs, &c.cluster)
 	if err := envFlags(fs, getenv); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -28,6 +29,7 @@ type routeDeps struct {
 	dist        fs.FS
 	corsOrigins []string
 	pprof       bool
+	benchAPI    bool // serve the bench's job API (-bench-api)
 }
 
 // routes returns the whole HTTP surface of the server: every route is here.
@@ -64,8 +66,17 @@ func routes(d routeDeps) (http.Handler, error) {
 		feed.WriteJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
-	r.Handle("/api/bench", api(d.jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
-	r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
+	if d.benchAPI {
+		r.Handle("/api/bench", api(dashboardOnly(d.corsOrigins, d.jobs.StartHandler()))).Methods(apiMethods(http.MethodPost)...)
+		r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
+	} else {
+		off := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusNotFound,
+				Message: "bench runs over HTTP are off on this server (-bench-api=false); run tickertape bench from a shell"})
+		})
+		r.Handle("/api/bench", off)
+		r.PathPrefix("/api/jobs/").Handler(off)
+	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -109,6 +120,27 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	feed.WriteError(w, &feed.RequestError{Status: http.StatusMethodNotAllowed,
 		Message: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
+}
+
+// dashboardOnly lets through only a request that a page other than the
+// dashboard (or one -cors-origins allows) cannot send: an Origin that is
+// the server's own or allowed, and a JSON body, which a cross-origin page
+// cannot send without a CORS preflight. A request without Origin is not a
+// browser's (a browser always sends it on a cross-origin POST): curl and
+// scripts may start a run.
+func dashboardOnly(corsOrigins []string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := compare.CheckOrigin(r, corsOrigins); err != nil {
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusForbidden, Message: err.Error()})
+			return
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusUnsupportedMediaType,
+				Message: "send the bench request as JSON, with Content-Type: application/json"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // snapshotHandler serves GET /api/snapshot: the snapshot event's data.

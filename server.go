@@ -93,7 +93,7 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
 		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(),
-		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof,
+		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
 	})
 	if err != nil {
 		return nil, err
