@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -29,14 +33,18 @@ type routeDeps struct {
 	dist        fs.FS
 	corsOrigins []string
 	pprof       bool
-	benchAPI    bool // serve the bench's job API (-bench-api)
+	benchAPI    bool             // serve the bench's job API (-bench-api)
+	query       feed.QueryLimits // the streams' limits, which /api/snapshot keeps too
 }
 
 // routes returns the whole HTTP surface of the server: every route is here.
 func routes(d routeDeps) (http.Handler, error) {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		methodNotAllowed(w, req)
+	})
 
 	// api wraps a handler in CORS when origins are configured. With none,
 	// there is no CORS handler at all: rs/cors reads an empty list as
@@ -65,7 +73,7 @@ func routes(d routeDeps) (http.Handler, error) {
 	r.Handle("/api/symbols", api(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		feed.WriteJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
-	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
+	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log(), d.query))).Methods(apiMethods(http.MethodGet)...)
 	if d.benchAPI {
 		r.Handle("/api/bench", api(dashboardOnly(d.corsOrigins, d.jobs.StartHandler()))).Methods(apiMethods(http.MethodPost)...)
 		r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
@@ -117,6 +125,24 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf("no such endpoint: %s (see the README for the API)", r.URL.Path)})
 }
 
+// allowedMethods returns the methods that router serves on req's path, for
+// a 405's Allow header: each method is tried against the routes, so the
+// header cannot disagree with them.
+func allowedMethods(router *mux.Router, req *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		try := req.Clone(req.Context())
+		try.Method = m
+		var match mux.RouteMatch
+		if router.Match(try, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
+}
+
+// methodNotAllowed writes a 405; the caller has set its Allow header.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	feed.WriteError(w, &feed.RequestError{Status: http.StatusMethodNotAllowed,
 		Message: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
@@ -143,10 +169,41 @@ func dashboardOnly(corsOrigins []string, h http.Handler) http.Handler {
 	})
 }
 
-// snapshotHandler serves GET /api/snapshot: the snapshot event's data.
-func snapshotHandler(log *feed.Log) http.Handler {
+// snapshotHandler serves GET /api/snapshot: the snapshot event's data, for
+// the symbols asked for, with the query rules and limits of /events. Its
+// one parameter is symbols: events, throttle and lastEventId shape a
+// stream, and a snapshot's content depends on symbols only, so they are
+// refused with any other parameter, in the error that names every bad
+// value.
+func snapshotHandler(log *feed.Log, lim feed.QueryLimits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := log.ParseQuery(r.URL.RawQuery, feed.QueryLimits{})
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed query: %v", err)})
+			return
+		}
+		var unknown []string
+		for k := range q {
+			if k != "symbols" {
+				unknown = append(unknown, k)
+				delete(q, k)
+			}
+		}
+		f, err := log.ParseQuery(q.Encode(), lim)
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			quoted := make([]string, len(unknown))
+			for i, k := range unknown {
+				quoted[i] = strconv.Quote(k)
+			}
+			bad := &feed.RequestError{Status: http.StatusBadRequest, UnknownParams: unknown,
+				Message: "unknown query parameter(s) " + strings.Join(quoted, ", ") + "; /api/snapshot takes only symbols (events, throttle and lastEventId are a stream's)"}
+			if re, ok := errors.AsType[*feed.RequestError](err); ok {
+				bad.Message += "; " + re.Message
+				bad.UnknownSymbols = re.UnknownSymbols
+			}
+			err = bad
+		}
 		if err != nil {
 			feed.WriteError(w, err)
 			return

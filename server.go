@@ -71,11 +71,12 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(n.log.Collectors()...)
 	reg.MustRegister(cn.Collectors()...)
+	query := feed.QueryLimits{MaxSymbols: cfg.maxSymbols}
 	n.hub = feed.NewHub(n.log, feed.Options{
 		Heartbeat:    cfg.heartbeat,
 		WriteTimeout: cfg.writeTimeout,
 		MaxStreams:   cfg.maxStreams,
-		Query:        feed.QueryLimits{MaxSymbols: cfg.maxSymbols},
+		Query:        query,
 		Metrics:      feed.NewMetrics(reg),
 		Logger:       logger,
 	})
@@ -94,6 +95,7 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	handler, err := routes(routeDeps{
 		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(),
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
+		query: query,
 	})
 	if err != nil {
 		return nil, err
