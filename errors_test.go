@@ -99,3 +99,60 @@ func TestSnapshotQueryRules(t *testing.T) {
 		t.Errorf("/api/snapshot?symbols=AAPL,MSFT: %s %s", resp.Status, body)
 	}
 }
+
+// /ws answers a broken handshake with the JSON error body, before the
+// WebSocket library could in plain text, and counts it as a bad request.
+func TestWSHandshakeErrorsAreJSON(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	upgrade := []string{"Connection", "Upgrade", "Upgrade", "websocket"}
+	key := []string{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}
+	v13 := []string{"Sec-WebSocket-Version", "13"}
+	cat := func(hs ...[]string) []string { return slices.Concat(hs...) }
+	for _, tc := range []struct {
+		name   string
+		hdr    []string
+		status int
+		names  string // in the error
+		header []string
+	}{
+		{"not an upgrade", nil, 426, "WebSocket", []string{"Upgrade", "websocket"}},
+		{"no Upgrade: websocket", cat([]string{"Connection", "Upgrade"}, v13, key), 426, "WebSocket", []string{"Upgrade", "websocket"}},
+		{"version 8", cat(upgrade, []string{"Sec-WebSocket-Version", "8"}, key), 400, "Sec-WebSocket-Version", []string{"Sec-WebSocket-Version", "13"}},
+		{"no version", cat(upgrade, key), 400, "Sec-WebSocket-Version", []string{"Sec-WebSocket-Version", "13"}},
+		{"no key", cat(upgrade, v13), 400, "Sec-WebSocket-Key", nil},
+		{"two keys", cat(upgrade, v13, key, key), 400, "Sec-WebSocket-Key", nil},
+		{"a short key", cat(upgrade, v13, []string{"Sec-WebSocket-Key", "c2hvcnQ="}), 400, "Sec-WebSocket-Key", nil},
+		{"a key not in base64", cat(upgrade, v13, []string{"Sec-WebSocket-Key", "not base64 at all!"}), 400, "Sec-WebSocket-Key", nil},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/ws", nil)
+		for i := 0; i+1 < len(tc.hdr); i += 2 {
+			req.Header.Add(tc.hdr[i], tc.hdr[i+1])
+		}
+		resp, body := do(t, req)
+		var e struct{ Error string }
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+			json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, tc.names) {
+			t.Errorf("%s: %s %q %s; want %d with a JSON error naming %s", tc.name, resp.Status, resp.Header.Get("Content-Type"), body, tc.status, tc.names)
+		}
+		if tc.header != nil && resp.Header.Get(tc.header[0]) != tc.header[1] {
+			t.Errorf("%s: %s: %q, want %q", tc.name, tc.header[0], resp.Header.Get(tc.header[0]), tc.header[1])
+		}
+	}
+	if v := metric(t, s.url, `tickertape_rejected_total{limit="bad_request"}`); v != 8 {
+		t.Errorf("rejected{bad_request} %v after 8 broken handshakes", v)
+	}
+	// And the handshake a client sends is taken.
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/ws", nil)
+	for _, h := range [][]string{upgrade[:2], upgrade[2:], v13, key} {
+		req.Header.Set(h[0], h[1])
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Errorf("a good handshake: %s, want 101", resp.Status)
+	}
+}
