@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"tickertape/cluster"
 	"tickertape/feed"
 	"tickertape/market"
 )
@@ -53,6 +54,7 @@ type config struct {
 	tlsKey       string
 	logLevel     string
 	pprof        bool
+	benchAPI     bool
 	cluster      clusterConfig
 }
 
@@ -64,7 +66,8 @@ func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
 		name := "TICKERTAPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(name); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				// The value may be a broker URL set in the wrong variable.
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, cluster.Redact(v), err))
 			}
 		}
 	})
@@ -98,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/")
+	fs.BoolVar(&c.benchAPI, "bench-api", true, "let the dashboard start bench runs in this server (POST /api/bench); false: the job API answers 404")
 	clusterFlags(fs, &c.cluster)
 	if err := envFlags(fs, getenv); err != nil {
 		return nil, err
@@ -106,7 +110,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags come as -name value; the only subcommand is bench)", fs.Arg(0))
+		// It may be a broker URL after a flag that takes none
+		// (-broker-publish nats://…): shown without its credentials.
+		return nil, fmt.Errorf("unexpected argument %q (flags come as -name value; the only subcommand is bench)", cluster.Redact(fs.Arg(0)))
 	}
 	switch {
 	case c.replay < 1:
@@ -214,14 +220,15 @@ func serve(ctx context.Context, n *node, cfg *config, logger *slog.Logger, stdou
 	}
 	logger.Info("shutting down", "grace", cfg.grace)
 
+	// The grace is the whole of it: what outlasts it is cut, and that is
+	// still a clean exit. Only a failure to serve is an error.
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
 	defer cancel()
-	if err = n.shutdown(shutCtx); err != nil {
-		logger.Warn("shutdown did not finish in time", "err", err)
-		err = fmt.Errorf("shutdown: %w", err)
+	if cut, err := n.shutdown(shutCtx); err != nil {
+		logger.Warn("shutdown: the grace ran out; cut the streams and requests still open", "grace", cfg.grace, "streams", cut, "err", err)
 	}
 	logger.Info("stopped")
-	return errors.Join(runErr, err)
+	return runErr
 }
 
 func displayAddr(a net.Addr) string {

@@ -71,11 +71,12 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(n.log.Collectors()...)
 	reg.MustRegister(cn.Collectors()...)
+	query := feed.QueryLimits{MaxSymbols: cfg.maxSymbols}
 	n.hub = feed.NewHub(n.log, feed.Options{
 		Heartbeat:    cfg.heartbeat,
 		WriteTimeout: cfg.writeTimeout,
 		MaxStreams:   cfg.maxStreams,
-		Query:        feed.QueryLimits{MaxSymbols: cfg.maxSymbols},
+		Query:        query,
 		Metrics:      feed.NewMetrics(reg),
 		Logger:       logger,
 	})
@@ -93,7 +94,8 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
 		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(),
-		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof,
+		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
+		query: query,
 	})
 	if err != nil {
 		return nil, err
@@ -138,19 +140,14 @@ func (n *node) start(ctx context.Context, ln net.Listener) (bool, error) {
 		defer close(n.srcDone)
 		n.srcErr = n.src.Run(srcCtx, n.sink)
 	}()
-	select {
-	case <-n.log.Ready():
-	case <-n.srcDone:
-		n.log.Close()
-		err := n.srcErr
-		if err == nil {
-			err = errors.New("it ended before its first market summary")
+	if ready, err := n.awaitReady(ctx); !ready {
+		if err != nil {
+			n.log.Close()
+		} else {
+			n.stopSource()
+			<-n.srcDone
 		}
-		return false, fmt.Errorf("market source: %w", err)
-	case <-ctx.Done():
-		n.stopSource()
-		<-n.srcDone
-		return false, nil
+		return false, err
 	}
 	n.serveErr = make(chan error, 1)
 	go func() {
@@ -163,19 +160,64 @@ func (n *node) start(ctx context.Context, ln net.Listener) (bool, error) {
 	return true, nil
 }
 
-// shutdown stops a started node within ctx, in order: the streams (the
-// log closes as Shutdown begins) and requests, the streams' goroutines,
-// the job runner, then the market source.
-func (n *node) shutdown(ctx context.Context) error {
-	err := n.srv.Shutdown(ctx) // closes the listener, ends streams, drains requests
+// awaitReady waits until the source has published its opening picture
+// (the log is ready). Otherwise it reports why not: the source ended first
+// (an error), or ctx is done (nil).
+func (n *node) awaitReady(ctx context.Context) (bool, error) {
+	select {
+	case <-n.log.Ready():
+		return true, nil
+	case <-n.srcDone:
+		// A short file played at -speed 0 may be over before we look, and
+		// then select picks either case: it is ready all the same.
+		if isClosed(n.log.Ready()) {
+			return true, nil
+		}
+		err := n.srcErr
+		if err == nil {
+			err = errors.New("it ended before its first market summary")
+		}
+		return false, fmt.Errorf("market source: %w", err)
+	case <-ctx.Done():
+		return false, nil
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// shutdown stops a started node, in order: the streams (the log closes as
+// Shutdown begins) and requests, the streams' goroutines, the job runner,
+// then the market source. Streams and requests get until ctx ends; what is
+// still open then (a write blocked on a client's full socket, which
+// -write-timeout may let last longer) has its connection closed at once.
+// It returns how many streams were cut so, and ctx's error if it ended.
+func (n *node) shutdown(ctx context.Context) (cut int, err error) {
+	err = n.srv.Shutdown(ctx) // closes the listener, ends streams, drains requests
 	<-n.serveErr
-	if werr := n.hub.Wait(ctx); err == nil {
-		err = werr
+	if err == nil {
+		err = n.hub.Wait(ctx) // hijacked streams too, which Shutdown does not see
+	}
+	if err != nil {
+		cut = n.hub.Cut() // the hijacked streams' sockets
+		n.srv.Close()     // every other connection
+		// Closed under them, their writes fail at once.
+		waitCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if n.hub.Wait(waitCtx) != nil {
+			err = errors.Join(err, errors.New("streams still running after their connections were closed"))
+		}
+		cancel()
 	}
 	n.jobs.Close()
 	n.stopSource()
 	<-n.srcDone
-	return err
+	return cut, err
 }
 
 // close releases what newNode took, once the node has stopped or never
@@ -223,7 +265,7 @@ func startInProcess(ctx context.Context, sc bench.ServerConfig) (bench.Target, e
 	stop := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := n.shutdown(ctx)
+		_, err := n.shutdown(ctx)
 		n.close()
 		if n.srcErr != nil && !errors.Is(n.srcErr, feed.ErrClosed) {
 			err = errors.Join(err, fmt.Errorf("market source: %w", n.srcErr))

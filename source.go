@@ -168,13 +168,14 @@ func (n *clusterNode) Close() {
 	}
 }
 
-// sourceName says where the node's market comes from, for its logs.
+// sourceName says where the node's market comes from, for its logs: the
+// broker's URL without its credentials.
 func sourceName(cfg *config) string {
 	switch {
 	case cfg.cluster.url == "":
 		return cfg.market.Source
 	case cfg.cluster.publish:
-		return cfg.market.Source + ", published to " + cfg.cluster.url
+		return cfg.market.Source + ", published to " + cluster.Redact(cfg.cluster.url)
 	}
-	return "broker " + cfg.cluster.url
+	return "broker " + cluster.Redact(cfg.cluster.url)
 }

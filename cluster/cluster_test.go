@@ -247,8 +247,8 @@ func TestRedact(t *testing.T) {
 		"nats://127.0.0.1:4222":                        "nats://127.0.0.1:4222",
 		"nats://alice:s3cret@h:4222,nats://tok@g:4222": "nats://redacted@h:4222,nats://redacted@g:4222",
 	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 	if _, err := Connect("nats://alice:s3cret@127.0.0.1:1", quiet()); err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "127.0.0.1:1") {

@@ -3,9 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +45,7 @@ type Conn struct {
 // of them). A broker that cannot be reached now is an error naming url;
 // once connected, the client reconnects for as long as the node runs.
 func Connect(url string, logger *slog.Logger) (*Conn, error) {
-	shown := redact(url)
+	shown := Redact(url)
 	c := &Conn{
 		url:    shown,
 		logger: logger.With("broker", shown),
@@ -82,11 +80,12 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 			c.logger.Warn("broker connection lost; serving the last state until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			c.logger.Info("broker connection back", "server", nc.ConnectedUrlRedacted())
+			// Not nc.ConnectedUrlRedacted: it hides a password, not a token.
+			c.logger.Info("broker connection back", "server", Redact(nc.ConnectedUrl()))
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("broker %s: %w", shown, err)
+		return nil, fmt.Errorf("broker %s: %w", shown, redactError(err, url))
 	}
 	c.nc = nc
 	c.js, err = jetstream.New(nc,
@@ -111,19 +110,6 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("broker %s: %w", shown, err)
 	}
 	return c, nil
-}
-
-// redact hides the credentials of each URL in a comma list (user and
-// password, or a token), so that logs and errors can name the broker.
-func redact(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
-			u.User = neturl.User("redacted")
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
 }
 
 // Close waits a little for published events to be acknowledged, then

@@ -28,7 +28,8 @@ const closeWait = time.Second
 // with a 200), refuses an Origin that is neither the request's own host
 // nor one of allowedOrigins (the server's -cors-origins: full origins such
 // as "https://app.example.com", path.Match patterns such as
-// "https://*.example.com", or "*" for any), then delivers the very
+// "https://*.example.com", or "*" for any), checks the handshake itself
+// (checkHandshake: a broken one gets JSON too), then delivers the very
 // subscription /events would, one text message per event.
 func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 	anyOrigin := false
@@ -54,10 +55,8 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			return
 		}
 		defer st.Close()
-		if !isUpgrade(r) {
-			w.Header().Set("Upgrade", "websocket")
-			feed.WriteError(w, &feed.RequestError{Status: http.StatusUpgradeRequired,
-				Message: "this endpoint speaks WebSocket; connect with a WebSocket client (or use GET /events for Server-Sent Events)"})
+		if err := checkHandshake(w, r); err != nil {
+			hub.Reject(w, err)
 			return
 		}
 		cw := &corkWriter{ResponseWriter: w, timeout: timeout}
@@ -73,6 +72,7 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			return // Accept has answered the client
 		}
 		defer c.CloseNow()
+		st.OnCut(func() { cw.conn.Conn.Close() }) // a shutdown out of time closes the socket under any write
 		c.SetReadLimit(readLimit)
 
 		// The client sends nothing, but someone must read: pongs and the

@@ -28,7 +28,9 @@
 //     [Transport] ([SSE] or [WS]) and gets a [Stream], which it runs on its
 //     own [Writer] ([Stream.Run]) and closes ([Stream.Close]); a request it
 //     refuses before that goes to [Hub.Reject]. [Hub.Wait] tells when the
-//     last stream has ended.
+//     last stream has ended; [Hub.Cut] closes the connections of those
+//     still open when a shutdown runs out of time (a transport that
+//     hijacked its connection says how, with [Stream.OnCut]).
 //   - [Hub.SSEHandler] serves GET /events. Its writer is an [EventStream]
 //     ([StartEventStream]: headers, a retry line, each write under its own
 //     deadline and flushed), which any other event stream of the server

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +55,11 @@ type Hub struct {
 
 	open atomic.Int64   // streams admitted and not yet closed
 	wg   sync.WaitGroup // one per admitted stream, done at Close
+
+	// Guarded by mu: every open stream, with its transport's way to cut
+	// its connection (nil: net/http's own, http.Server.Close).
+	mu      sync.Mutex
+	streams map[*Stream]func()
 }
 
 // NewHub returns a hub serving log.
@@ -61,7 +68,7 @@ func NewHub(log *Log, opts Options) *Hub {
 	if opts.Metrics == nil {
 		panic("feed: NewHub needs Options.Metrics")
 	}
-	return &Hub{log: log, opts: opts}
+	return &Hub{log: log, opts: opts, streams: map[*Stream]func(){}}
 }
 
 // Log returns the hub's log.
@@ -120,7 +127,42 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 		m.Replay.WithLabelValues(string(result)).Inc()
 	}
 	m.Clients.WithLabelValues(transport.String()).Inc()
-	return &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}, nil
+	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
+	h.mu.Lock()
+	h.streams[st] = nil
+	h.mu.Unlock()
+	return st, nil
+}
+
+// OnCut tells the hub how to close the stream's connection at once, for
+// [Hub.Cut]. A transport that took the connection over from net/http (a
+// hijacked WebSocket) must: http.Server.Close does not know it.
+func (s *Stream) OnCut(cut func()) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if _, open := s.hub.streams[s]; open {
+		s.hub.streams[s] = cut
+	}
+}
+
+// Cut closes, at once, the connection of every open stream that set
+// [Stream.OnCut], and returns how many streams are open: the end of a
+// shutdown whose grace ran out, with http.Server.Close for the others. A
+// stream blocked in a write then fails it and ends.
+func (h *Hub) Cut() int {
+	h.mu.Lock()
+	n := len(h.streams)
+	var cuts []func()
+	for _, cut := range h.streams {
+		if cut != nil {
+			cuts = append(cuts, cut)
+		}
+	}
+	h.mu.Unlock()
+	for _, cut := range cuts {
+		cut()
+	}
+	return n
 }
 
 // Close releases the stream's place. It is safe to call more than once.
@@ -129,6 +171,9 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	s.hub.mu.Lock()
+	delete(s.hub.streams, s)
+	s.hub.mu.Unlock()
 	s.hub.open.Add(-1)
 	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport.String()).Dec()
 	s.hub.wg.Done()
@@ -167,11 +212,21 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		}
 	})
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
+	case err == nil, errors.Is(err, ErrClosed), isDone(s.hub.log.done):
+		// Ended by the shutdown, which says what it cut: not a drop.
 	default:
-		s.recordDrop(causeOf(err), err, total, time.Since(start))
+		s.recordDrop(causeOf(ctx, err), err, total, time.Since(start))
 	}
 	return err
+}
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // countingWriter counts the bytes of every batch its Writer wrote.
@@ -207,18 +262,37 @@ func (s *Stream) recordReset(r ResetReason) {
 	}
 }
 
-// recordDrop counts a stream the server ended early and logs it, once,
-// with its cause: the one place a drop becomes a metric and a log line.
+// recordDrop counts a stream that ended before shutdown and logs it, once,
+// with its cause: the one place a drop becomes a metric and a log line. A
+// hang-up is logged at debug: it is how every stream ends some day.
 func (s *Stream) recordDrop(cause dropCause, err error, events int, after time.Duration) {
 	s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport.String(), string(cause)).Inc()
-	s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
+	level, msg := slog.LevelInfo, "stream dropped"
+	if cause == dropClientGone {
+		level, msg = slog.LevelDebug, "stream ended: the client hung up"
+	}
+	s.hub.opts.Logger.Log(context.Background(), level, msg, "transport", s.transport, "remote", s.remote,
 		"cause", cause, "events", events, "after", after.Round(time.Millisecond), "err", err)
 }
 
-// causeOf tells a write that timed out from one that failed.
-func causeOf(err error) dropCause {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+// causeOf tells why a stream's Run returned err: a write that timed out,
+// a client that hung up (its context ended: the connection's read side saw
+// it go; or the write met a closed or reset connection), or another
+// failed write.
+func causeOf(ctx context.Context, err error) dropCause {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return dropWriteTimeout
+	case ctx.Err() != nil, errors.Is(err, context.Canceled), hungUp(err):
+		return dropClientGone
 	}
 	return dropWriteError
+}
+
+// hungUp reports whether a write failed because the peer closed
+// (a broken pipe) or reset the connection, or the connection was closed
+// under the write once it had gone.
+func hungUp(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed)
 }

@@ -42,16 +42,17 @@ func resetReasons() []ResetReason {
 	return []ResetReason{ResetLapped, ResetBadID, ResetTooOld, ResetFuture}
 }
 
-// dropCause says why the server ended a stream early.
+// dropCause says why a stream ended before the server shut down.
 type dropCause string
 
 // The causes of a drop, all of them.
 const (
+	dropClientGone   dropCause = "client_gone"   // the client closed or reset its connection: a hang-up, not a fault
 	dropWriteTimeout dropCause = "write_timeout" // one write blocked longer than Options.WriteTimeout
-	dropWriteError   dropCause = "write_error"   // a write failed: the connection broke
+	dropWriteError   dropCause = "write_error"   // a write failed otherwise
 )
 
-func dropCauses() []dropCause { return []dropCause{dropWriteTimeout, dropWriteError} }
+func dropCauses() []dropCause { return []dropCause{dropClientGone, dropWriteTimeout, dropWriteError} }
 
 // rejectCause is the limit a request broke, so that it was refused before
 // it became a stream.
@@ -82,7 +83,7 @@ type Metrics struct {
 	BytesSent  *prometheus.CounterVec   // bytes of messages written, by transport
 	Resets     *prometheus.CounterVec   // resets sent, by ResetReason
 	Replay     *prometheus.CounterVec   // resume attempts, by result: hit or miss
-	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and cause: write_timeout, write_error
+	Dropped    *prometheus.CounterVec   // streams that ended before shutdown, by transport and cause (dropCauses)
 	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit: max_streams, bad_request
 	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
 }
@@ -106,7 +107,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tickertape_replay_total", Help: "Resume requests (a Last-Event-ID), by result: hit (resumed) or miss (reset).",
 		}, []string{"result"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tickertape_streams_dropped_total", Help: "Streams the server ended early, by transport and cause: " + list(dropCauses()) + ".",
+			Name: "tickertape_streams_dropped_total", Help: "Streams that ended before shutdown, by transport and cause: " + list(dropCauses()) + " (client_gone is a hang-up; the others, the server cut the stream).",
 		}, []string{"transport", "cause"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickertape_rejected_total", Help: "Requests refused by a limit, by limit: " + list(rejectCauses()) + ".",

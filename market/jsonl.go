@@ -77,6 +77,9 @@ func (p *Player) readJSONL(r io.Reader) error {
 			if err := decodeStrict(l.Data, m); err != nil {
 				return fmt.Errorf("line %d: market: %v", line, err)
 			}
+			if m.Session != "open" && m.Session != "closed" {
+				return fmt.Errorf("line %d: market: session %q, want open or closed", line, m.Session)
+			}
 			ts = m.TS
 			if !sawMarket {
 				sawMarket = true
@@ -91,6 +94,13 @@ func (p *Player) readJSONL(r io.Reader) error {
 			data = s
 			if err := decodeStrict(l.Data, s); err != nil {
 				return fmt.Errorf("line %d: status: %v", line, err)
+			}
+			// A symbol's state, or the session's (docs/API.md).
+			if s.Symbol != "" && s.State != "halted" && s.State != "trading" {
+				return fmt.Errorf("line %d: status of %s: state %q, want halted or trading", line, s.Symbol, s.State)
+			}
+			if s.Symbol == "" && s.State != "open" && s.State != "closed" {
+				return fmt.Errorf("line %d: status of the session: state %q, want open or closed", line, s.State)
 			}
 			ts, sym = s.TS, s.Symbol
 		default:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,7 +160,12 @@ func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&req); errors.Is(err, io.EOF) {
+		// Not a default run: an empty POST is what a stray form or
+		// script sends.
+		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest,
+			Message: `the body is empty; send {} for a default run, or {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
+	} else if err != nil {
 		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: "the body is not a bench request: " + err.Error() +
 			`; send {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
 	}
@@ -277,11 +283,6 @@ func isClosed(c <-chan struct{}) bool {
 // run is a job's goroutine.
 func (j *Jobs) run(jb *job, cfg Config) {
 	defer j.wg.Done()
-	defer func() {
-		j.mu.Lock()
-		j.running = ""
-		j.mu.Unlock()
-	}()
 	ctx, cancel := context.WithCancel(j.ctx)
 	defer cancel()
 	if j.opts.Done != nil {
@@ -306,6 +307,14 @@ func (j *Jobs) run(jb *job, cfg Config) {
 	}
 	start := time.Now()
 	res, err := Run(ctx, cfg)
+	// A run's servers and clients took hundreds of MB; the runtime would
+	// give them back to the system only slowly, minutes after.
+	debug.FreeOSMemory()
+	// The run is over before its last event says so: a client that reads
+	// it may start the next one at once.
+	j.mu.Lock()
+	j.running = ""
+	j.mu.Unlock()
 	if err != nil {
 		j.opts.Logger.Warn("bench job failed", "job", jb.id, "err", err)
 		jb.add(progressEvent{Job: jb.id, Status: "failed", Completion: round(last), Error: err.Error()})
