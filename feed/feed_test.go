@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,11 +250,18 @@ func TestResume(t *testing.T) {
 			}
 		})
 	}
-	body := scrape(t, f.reg)
-	for _, want := range []string{`tickertape_replay_total{result="hit"} 4`, `tickertape_replay_total{result="miss"} 5`,
-		`tickertape_resets_total{reason="bad_id"} 3`, `tickertape_resets_total{reason="too_old"} 1`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %s", want)
+	// A reset is counted once its batch is written, which may be just after
+	// the client read it: wait for the counts, within a deadline.
+	wants := []string{`tickertape_replay_total{result="hit"} 4`, `tickertape_replay_total{result="miss"} 5`,
+		`tickertape_resets_total{reason="bad_id"} 3`, `tickertape_resets_total{reason="too_old"} 1`}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		body := scrape(t, f.reg)
+		missing := slices.DeleteFunc(slices.Clone(wants), func(w string) bool { return strings.Contains(body, w) })
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %s:\n%s", missing, body)
 		}
 	}
 }
