@@ -28,6 +28,7 @@ import (
 // routeDeps is what the routes are made of.
 type routeDeps struct {
 	hub         *feed.Hub
+	history     http.Handler // GET /api/history
 	symbols     []market.Symbol
 	registry    *prometheus.Registry
 	dist        fs.FS
@@ -70,6 +71,7 @@ func routes(d routeDeps) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, symbolsJSON)
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log()))).Methods(apiMethods(http.MethodGet)...)
+	r.Handle("/api/history", api(d.history)).Methods(apiMethods(http.MethodGet)...)
 	// Bench runs from the dashboard; they end when the server shuts down.
 	jobs := compare.NewJobs(compare.JobsOptions{Done: d.hub.Log().Done(), Logger: d.logger})
 	r.Handle("/api/bench", api(jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
