@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tickertape/feed"
+	"tickertape/history"
 	"tickertape/market"
 )
 
@@ -197,9 +198,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sink = market.Record(f, log)
 	}
 	sink = node.Sink(sink, log) // a publisher publishes each event with its id
+	// Outermost, so that the simulation's morning reaches it (Backfill).
+	bars := history.New(names, history.Options{})
+	sink = bars.Sink(sink, log.Newest)
 
 	handler, err := routes(routeDeps{
-		hub: hub, symbols: symbols, registry: reg, dist: dashboardFS(),
+		hub: hub, history: bars.Handler(), symbols: symbols, registry: reg, dist: dashboardFS(),
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, logger: logger,
 	})
 	if err != nil {
