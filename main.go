@@ -297,8 +297,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				runErr = fmt.Errorf("market source: %w", srcErr)
 				logger.Error("market source failed; shutting down", "err", srcErr)
 			} else {
-				// A file source that ran out: keep serving its last state.
+				// A file source that ran out: keep serving its last state,
+				// and say so on the stream, so that no board looks live.
 				logger.Info("market source ended; serving its last state")
+				if srcErr == nil {
+					ended := &market.Status{State: "ended", Reason: "the market source ended; its last state stands", TS: market.TS(time.Now().UnixMicro())}
+					if err := log.Publish(market.EventStatus, "", ended); err != nil && !errors.Is(err, feed.ErrClosed) {
+						logger.Warn("could not say the source ended", "err", err)
+					}
+				}
 			}
 		}
 	}
