@@ -190,6 +190,9 @@ func (f *fakeLog) Restore(string, string, []byte) error {
 	f.restored++
 	return nil
 }
+func (f *fakeLog) MarkReady()      {}
+func (f *fakeLog) HasMarket() bool { return true }
+func (f *fakeLog) Newest() uint64  { return 0 }
 
 func TestABrokerFedNodeFoldsWhatItAppends(t *testing.T) {
 	s := history.New([]string{"AAPL"}, history.Options{})
@@ -372,4 +375,23 @@ func ExampleStore_Handler() {
 	io.Copy(os.Stdout, resp.Body)
 	// Output:
 	// {"symbol":"AAPL","interval":"1m","id":0,"bars":[{"t":1709303400000,"o":180.5,"h":180.75,"l":180.5,"c":180.75,"v":120}]}
+}
+
+// Over a real log, the sink keeps all that a broker-fed node needs of it
+// (the cluster's Log).
+func TestOverALogTheSinkKeepsWhatABrokerFedNodeNeeds(t *testing.T) {
+	log, err := feed.NewLog([]string{"A"}, 10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := history.New(log.Symbols(), history.Options{}).Sink(log, log.Newest)
+	if _, ok := sink.(interface {
+		Append(id uint64, name, symbol string, raw []byte) error
+		Restore(name, symbol string, raw []byte) error
+		MarkReady()
+		HasMarket() bool
+		Newest() uint64
+	}); !ok {
+		t.Errorf("%T hides part of the log from a consumer", sink)
+	}
 }

@@ -53,10 +53,14 @@ func (k *sink) Backfill(name, _ string, data any) {
 	}
 }
 
-// appender is the log's side that a broker-fed node uses (cluster.Log).
+// appender is the side of the log that a broker-fed node uses (the
+// cluster's Log): the sink passes all of it through.
 type appender interface {
 	Append(id uint64, name, symbol string, raw []byte) error
 	Restore(name, symbol string, raw []byte) error
+	MarkReady()
+	HasMarket() bool
+	Newest() uint64
 }
 
 // appendSink is a sink whose next appends events with their ids.
@@ -64,6 +68,11 @@ type appendSink struct {
 	*sink
 	log appender
 }
+
+// MarkReady, HasMarket and Newest are the log's.
+func (k *appendSink) MarkReady()      { k.log.MarkReady() }
+func (k *appendSink) HasMarket() bool { return k.log.HasMarket() }
+func (k *appendSink) Newest() uint64  { return k.log.Newest() }
 
 // Append passes an event with its id on, then folds it.
 func (k *appendSink) Append(id uint64, name, symbol string, raw []byte) error {
