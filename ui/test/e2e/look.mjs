@@ -12,10 +12,11 @@
 export async function rows(page) {
   return page.$$eval('.wl-body .wl-row', (els) => {
     const body = document.querySelector('.wl-body').getBoundingClientRect();
-    const text = (el) => (el && el.checkVisibility() ? el.innerText.trim() : null);
+    const seen = (el) => el.checkVisibility({ visibilityProperty: true });
+    const text = (el) => (el && seen(el) ? el.innerText.trim() : null);
     return els
       .map((el) => ({ el, r: el.getBoundingClientRect() }))
-      .filter(({ el, r }) => el.checkVisibility() && r.height > 0 && r.bottom > body.top + 2 && r.top < body.bottom - 2)
+      .filter(({ el, r }) => seen(el) && r.height > 0 && r.bottom > body.top + 2 && r.top < body.bottom - 2)
       .sort((a, b) => a.r.top - b.r.top)
       .map(({ el }) => ({
         sym: text(el.querySelector('.c-sym')),
@@ -33,7 +34,7 @@ export async function rows(page) {
 export async function columnTitles(page) {
   return page.$$eval('.wl-headrow > *', (els) =>
     els
-      .filter((el) => el.checkVisibility() && el.getBoundingClientRect().width > 0)
+      .filter((el) => el.checkVisibility({ visibilityProperty: true }) && el.getBoundingClientRect().width > 0)
       .sort((a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left)
       .map((el) => el.innerText.replace(/\s+/g, ' ').trim()),
   );
@@ -42,7 +43,7 @@ export async function columnTitles(page) {
 /** innerText of what a selector matches, or null when nothing rendered matches. */
 export async function shown(page, selector) {
   return page.evaluate((sel) => {
-    const el = [...document.querySelectorAll(sel)].find((e) => e.checkVisibility());
+    const el = [...document.querySelectorAll(sel)].find((e) => e.checkVisibility({ visibilityProperty: true }));
     return el ? el.innerText.replace(/\s+/g, ' ').trim() : null;
   }, selector);
 }
@@ -59,10 +60,10 @@ export async function textCollisions(page) {
     const grid = document.querySelector('.wl-grid').getBoundingClientRect();
     const body = document.querySelector('.wl-body').getBoundingClientRect();
     const spark = document.querySelector('.wl-spark');
-    const sparkR = spark && spark.checkVisibility() ? spark.getBoundingClientRect() : null;
+    const sparkR = spark && spark.checkVisibility({ visibilityProperty: true }) ? spark.getBoundingClientRect() : null;
     const inter = (a, b) => ({ left: Math.max(a.left, b.left), right: Math.min(a.right, b.right), top: Math.max(a.top, b.top), bottom: Math.min(a.bottom, b.bottom) });
     const lines = [...document.querySelectorAll('.wl-headrow'), ...document.querySelectorAll('.wl-body .wl-row')].filter((row) => {
-      if (!row.checkVisibility()) return false;
+      if (!row.checkVisibility({ visibilityProperty: true })) return false;
       const r = row.getBoundingClientRect();
       return row.classList.contains('wl-headrow') || (r.top >= body.top - 1 && r.bottom <= body.bottom + 1);
     });
@@ -74,7 +75,7 @@ export async function textCollisions(page) {
       const boxes = [];
       const walk = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
       for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-        if (!n.data.trim() || !n.parentElement.checkVisibility()) continue;
+        if (!n.data.trim() || !n.parentElement.checkVisibility({ visibilityProperty: true })) continue;
         const range = document.createRange();
         range.selectNodeContents(n);
         let b = range.getBoundingClientRect();
@@ -113,7 +114,7 @@ export async function cutOff(page, root = 'body') {
     const vw = document.documentElement.clientWidth;
     const scope = document.querySelector(sel);
     for (const el of scope.querySelectorAll('*')) {
-      if (!el.checkVisibility() || el.closest('[aria-hidden=true], .sr-only, canvas, svg')) continue;
+      if (!el.checkVisibility({ visibilityProperty: true }) || el.closest('[aria-hidden=true], .sr-only, canvas, svg')) continue;
       const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.data.trim());
       if (!own) continue;
       const r = el.getBoundingClientRect();

@@ -80,9 +80,9 @@ test('the board fills from the snapshot and then updates live', async () => {
   });
   assert((await page.innerText('.idx-level')) !== '–', 'the market header shows the index');
   await until('the badge to say SSE live', async () => (await badge(page)) === 'SSE live');
-  await until('the chart legend to show a bar', async () => /^O /.test(await page.innerText('.legend')));
+  await until('the chart legend to show a bar', async () => /^\d\d:\d\d:\d\d\s+O /.test(await page.innerText('.legend')));
   await until('the sector heatmap', async () => (await page.$$('.tile')).length > 3);
-  const movers = await page.$$eval('.movers-list li .mv-sym', (els) => els.filter((e) => e.checkVisibility()).map((e) => e.innerText));
+  const movers = await page.$$eval('.movers-list li .mv-sym', (els) => els.filter((e) => e.checkVisibility({ visibilityProperty: true })).map((e) => e.innerText));
   assert(movers.length >= 10, `top movers listed: ${movers.length}`);
   await page.waitForTimeout(1500); // let the latency chart get some points
   await page.screenshot({ path: join(artifacts, 'board.png') });
@@ -175,13 +175,13 @@ test('sorting and filtering', async () => {
 });
 
 /** The row on screen for sym, as a locator. */
-const rowOf = (page, sym) => page.locator('.wl-body .wl-row').filter({ has: page.locator('.c-sym', { hasText: new RegExp(`^${sym.replace('.', '\\.')}$`) }) });
+const rowOf = (page, sym) => page.locator('.wl-body .wl-row').filter({ visible: true, has: page.locator('.c-sym', { hasText: new RegExp(`^${sym.replace('.', '\\.')}$`) }) });
 
 /** The time-and-sales rows on screen, newest first: [{time, price, size, tick}]. */
 async function tape(page) {
   return page.$$eval('.tape-row', (els) =>
     els
-      .filter((el) => el.checkVisibility())
+      .filter((el) => el.checkVisibility({ visibilityProperty: true }))
       .map((el) => ({ el, top: el.getBoundingClientRect().top }))
       .sort((a, b) => a.top - b.top)
       .map(({ el }) => {
@@ -196,7 +196,7 @@ async function looksPressed(page, selector) {
   return page.$eval(selector, (b) => {
     const sib = [...b.parentElement.querySelectorAll('button')].find((x) => x !== b && x.getAttribute('aria-pressed') === 'false');
     const look = (el) => { const s = getComputedStyle(el); return `${s.color}|${s.borderColor}|${s.backgroundColor}`; };
-    return b.checkVisibility() && b.getAttribute('aria-pressed') === 'true' && (!sib || look(sib) !== look(b));
+    return b.checkVisibility({ visibilityProperty: true }) && b.getAttribute('aria-pressed') === 'true' && (!sib || look(sib) !== look(b));
   });
 }
 
@@ -207,11 +207,12 @@ test('Enter opens the selected row after a click on a column title', async () =>
   const ascending = (r) => r.every((x, i) => i === 0 || r[i - 1].sym < x.sym);
   await page.click('.wl-headrow .c-sym button');
   await until('ascending by symbol, and the title saying so', async () => ascending(await rows(page)) && (await columnTitles(page)).some((t) => /^SYMBOL\s*▲$/.test(t)));
+  const want = (await rows(page))[2].sym;
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
-  const want = await until('one row on screen that looks selected', async () => {
+  await until(`the third row, ${want}, to look selected`, async () => {
     const sel = (await rows(page)).filter((x) => x.selected);
-    return sel.length === 1 && sel[0].sym;
+    return sel.length === 1 && sel[0].sym === want;
   });
   await page.keyboard.press('Enter');
   await until(`the chart to show ${want}`, async () => (await shown(page, '.chart-title')).startsWith(want + ' '), 5000);
@@ -223,14 +224,14 @@ test('Enter opens the selected row after a click on a column title', async () =>
 });
 
 test('no two texts collide in the watchlist at 390, 1280 and 1920 px, with prices of $1,000 and more', async () => {
-  const dear = await startServer({ args: ['-symbols', 'NVR,BKNG,AZO,FICO,MKL,MTD,TDG,LLY,COST,NFLX,META,AAPL,MSFT,BRK.B,JPM,BAC,INTC,PFE', '-rate', '60'] });
+  const dear = await startServer({ args: ['-symbols', 'BRK.A,NVR,BKNG,AZO,FICO,MKL,MTD,TDG,LLY,COST,NFLX,META,AAPL,MSFT,BRK.B,JPM,BAC,INTC,PFE', '-rate', '60'] });
   try {
     const prices = (await (await fetch(dear.url + '/api/snapshot')).json()).quotes.map((q) => q.price);
     assert(prices.filter((p) => p >= 1000).length >= 5 && prices.some((p) => p >= 5000), `prices of $1,000 and more: ${prices}`);
     for (const [w, hgt] of [[390, 844], [1280, 800], [1920, 1080]]) {
       const ctx = await browser.newContext({ viewport: { width: w, height: hgt } });
       const page = await openPage(ctx, dear.url + '/');
-      await boardReady(page, 10);
+      await boardReady(page, 8);
       // A sort arrow takes room in its title too.
       for (const col of [null, 'c-score', 'c-pct', 'c-last']) {
         if (col) {
@@ -240,7 +241,7 @@ test('no two texts collide in the watchlist at 390, 1280 and 1920 px, with price
         }
         const c = await textCollisions(page);
         const what = `${w} px${col ? `, sorted by ${col.slice(2)}` : ''}`;
-        assert(c.rows >= 10 && c.boxes >= c.rows * 4, `${what}: looked at ${c.rows} rows and ${c.boxes} text boxes`);
+        assert(c.rows >= 8 && c.boxes >= c.rows * 4, `${what}: looked at ${c.rows} rows and ${c.boxes} text boxes`);
         assert(c.overlaps.length === 0, `${what}: ${c.overlaps.slice(0, 6).join('; ')}`);
         assert(c.outside.length === 0, `${what}: outside the grid: ${c.outside.slice(0, 6).join('; ')}`);
       }
@@ -386,7 +387,7 @@ test('a stale board says so: feed ended, rows faded, movers from the rows, then 
     // Top movers: from the same rows, gainers up and losers down.
     await until('the movers', async () => /[+−]/.test((await shown(page, 'ol[aria-label="Gainers"]')) ?? ''));
     const pct = Object.fromEntries(r.map((x) => [x.sym, x.pct]));
-    const list = (label) => page.$$eval(`ol[aria-label="${label}"] li`, (lis) => lis.filter((li) => li.checkVisibility()).map((li) => li.innerText.trim().split(/\s+/)));
+    const list = (label) => page.$$eval(`ol[aria-label="${label}"] li`, (lis) => lis.filter((li) => li.checkVisibility({ visibilityProperty: true })).map((li) => li.innerText.trim().split(/\s+/)));
     const gainers = await list('Gainers');
     const losers = await list('Losers');
     assert(gainers.length + losers.length >= 1, 'some movers');
@@ -395,10 +396,9 @@ test('a stale board says so: feed ended, rows faded, movers from the rows, then 
     await file.stop();
     stopped = true;
     await until('the top bar to say reconnecting (n s)', async () => /reconnecting \(\d+ s\)/.test(await topBar(page)), 10000);
-    await page.waitForTimeout(2100);
+    const secs = async () => Number(/reconnecting \((\d+) s\)/.exec(await topBar(page))?.[1]);
+    await until('the seconds to count up', async () => (await secs()) >= 2, 8000);
     const down = await topBar(page);
-    const secs = Number(/reconnecting \((\d+) s\)/.exec(down)?.[1]);
-    assert(secs >= 2, `the seconds count up: ${down}`);
     assert(!/live|Session open|feed ended/i.test(down), `while down nothing else is claimed: ${down}`);
     page.errors = page.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e));
     noErrors(page);
@@ -479,7 +479,7 @@ test("the heatmap shows each tile's % down to the smallest tile that fits it", a
   for (const viewport of [VIEW.viewport, { width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     const ctx = await browser.newContext({ viewport });
     const page = await openPage(ctx, server.url + '/');
-    await until('tiles', async () => (await page.$$eval('.tile', (t) => t.filter((x) => x.checkVisibility()).length)) >= 8);
+    await until('tiles', async () => (await page.$$eval('.tile', (t) => t.filter((x) => x.checkVisibility({ visibilityProperty: true })).length)) >= 8);
     await page.waitForTimeout(1200);
     const report = await page.$$eval('.tile', (tiles) => {
       const c = new OffscreenCanvas(1, 1).getContext('2d');
@@ -497,7 +497,7 @@ test("the heatmap shows each tile's % down to the smallest tile that fits it", a
           w: r.width,
           h: r.height,
           fits: r.width >= need + 4 && r.height >= 12,
-          shown: pct.checkVisibility() && t.width > 0 && pct.innerText.trim() === text,
+          shown: pct.checkVisibility({ visibilityProperty: true }) && t.width > 0 && pct.innerText.trim() === text,
           inside: t.left >= r.left - 0.5 && t.right <= r.right + 0.5 && t.top >= r.top - 0.5 && t.bottom <= r.bottom + 0.5,
         };
       });
@@ -526,12 +526,15 @@ for (const tr of ['sse', 'ws']) {
       const idBefore = await page.evaluate(() => window.tickertape.store.lastId);
       const port = server.port;
       await server.stop();
-      await until('the badge to show the drop', async () => (await badge(page)) !== `${label} live`, 10000);
-      // Down is said in words, with how long, and nothing still claims to be live or open.
-      await until('the top bar to say reconnecting (n s)', async () => /reconnecting \(\d+ s\)/.test(await topBar(page)), 10000);
-      const downBar = await topBar(page);
-      assert(!/live|Session open/.test(downBar), `while down the top bar says: ${downBar}`);
-      server = await startServer({ port });
+      try {
+        await until('the badge to show the drop', async () => (await badge(page)) !== `${label} live`, 10000);
+        // Down is said in words, with how long, and nothing still claims to be live or open.
+        await until('the top bar to say reconnecting (n s)', async () => /reconnecting \(\d+ s\)/.test(await topBar(page)), 10000);
+        const downBar = await topBar(page);
+        assert(!/live|Session open/.test(downBar), `while down the top bar says: ${downBar}`);
+      } finally {
+        server = await startServer({ port }); // the tests after this one need it, whatever happened here
+      }
       await until(`${label} live again`, async () => (await badge(page)) === `${label} live`, 20000);
       await until('events of the new run', async () => (await page.evaluate(() => window.tickertape.store.lastId)) > idBefore, 15000);
       assert(await page.evaluate(() => window.__noReload === true), 'the page was not reloaded');
@@ -702,7 +705,7 @@ test('the chart: intervals, crosshair legend and back to live', async () => {
   const ctx = await browser.newContext({ ...VIEW, reducedMotion: 'reduce' });
   const page = await openPage(ctx, server.url + '/');
   await boardReady(page);
-  await until('the chart legend', async () => /^O /.test(await page.innerText('.legend')));
+  await until('the chart legend', async () => /^\d\d:\d\d:\d\d\s+O /.test(await page.innerText('.legend')));
   await page.click('.intervals button:text("1s")');
   assert((await page.getAttribute('.intervals button:text("1s")', 'aria-pressed')) === 'true', '1s pressed');
   const box = await page.locator('.chart-box').boundingBox();
