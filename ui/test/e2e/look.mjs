@@ -153,9 +153,9 @@ export async function sideways(page) {
 
 /**
  * What the chart shows, read from its pixels: the candles drawn in the price
- * pane (columns holding a vertical run of the up or down colour at least
- * three pixels tall, so the horizontal last-price line does not count),
- * grouped into separate candles; and the price axes' boxes (one per pane).
+ * pane (columns holding the up or down colour, leaving out the last-price
+ * line across the pane), grouped into separate candles; and the price axes'
+ * boxes (one per pane).
  * {candles, spanFraction, paneWidth, axes: [{top, bottom}]}
  */
 export async function chartPicture(page) {
@@ -187,15 +187,24 @@ export async function chartPicture(page) {
     };
     const colours = [rgb('--up'), rgb('--down')];
     const near = (i) => colours.some((c) => Math.abs(px[i] - c[0]) < 24 && Math.abs(px[i + 1] - c[1]) < 24 && Math.abs(px[i + 2] - c[2]) < 24 && px[i + 3] > 200);
+    // The last-price line crosses the whole pane: rows mostly in a candle
+    // colour are that line, not candles. Every other coloured pixel is a
+    // candle's body or wick (a bar of one trade is a dash one pixel tall).
+    const colour = new Uint8Array(W * H);
+    const perRow = new Uint32Array(H);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (near((y * W + x) * 4)) {
+          colour[y * W + x] = 1;
+          perRow[y]++;
+        }
+      }
+    }
     const cols = [];
     for (let x = 0; x < W; x++) {
-      let run = 0;
-      let best = 0;
-      for (let y = 0; y < H; y++) {
-        if (near((y * W + x) * 4)) best = Math.max(best, ++run);
-        else run = 0;
-      }
-      cols.push(best >= 3 * dpr);
+      let on = false;
+      for (let y = 0; y < H && !on; y++) on = colour[y * W + x] === 1 && perRow[y] < 0.4 * W;
+      cols.push(on);
     }
     let candles = 0;
     let first = -1;

@@ -4,6 +4,7 @@
 //
 //   npm run test:e2e                 all of them
 //   E2E_ONLY=restart npm run test:e2e   the tests whose name contains "restart"
+//   E2E_ONLY='phone|chart' …            either word
 
 import { copyFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
