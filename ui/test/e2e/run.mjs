@@ -298,6 +298,14 @@ test('a phone (390 × 844): one column, a compact header, no sideways scroll, no
   await page.tap('button.sheet-close');
   await until('the sheet to close', async () => !(await page.isVisible('.chart')));
   assert((await sideways(page)).scrollWidth <= 390, 'still no sideways scroll');
+  // The compare view through the menu: one column too.
+  await page.tap('button.menu-btn');
+  await page.tap('.tools a:text("Compare")');
+  await until('the compare view', async () => (await page.isVisible('.cmp-side')) && !(await page.isVisible('.watchlist')));
+  await page.waitForTimeout(500);
+  assert((await sideways(page)).scrollWidth <= 390, `the compare view is ${(await sideways(page)).scrollWidth} px wide`);
+  const cutCompare = await cutOff(page, '.compare-main');
+  assert(cutCompare.length === 0, `cut off in the compare view: ${cutCompare.slice(0, 8).join('; ')}`);
   noErrors(page);
   await ctx.close();
 });
