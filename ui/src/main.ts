@@ -100,7 +100,7 @@ const helpDialog = h(
       ['↑ ↓', 'move the selection in the watchlist'],
       ['PgUp PgDn Home End', 'jump in the watchlist'],
       ['Enter', 'show the selected symbol in the chart (on a phone, as a sheet; Esc closes it)'],
-      ['★', 'a row’s star puts it on my list; “My list” shows only those; Add takes the symbol typed'],
+      ['s', 'star the selected row: put it on my list, or take it off (★ on the row does the same; “My list” shows only those; Add takes the symbol typed)'],
       ['/', 'search (filter the watchlist); Esc clears'],
       ['Space', 'pause or resume the view (the stream keeps running; the banner counts what changed)'],
       ['b / c', 'board / compare view'],
@@ -266,6 +266,9 @@ addEventListener('keydown', (e) => {
       return;
     case 't':
       toggleTheme();
+      return;
+    case 's':
+      if (onBoard && watchlist.selected) watchlist.toggleMine(watchlist.selected);
       return;
     case 'b':
       go('/');

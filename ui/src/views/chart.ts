@@ -211,6 +211,13 @@ export class ChartView implements View {
     const [pricePane, volPane] = chart.panes();
     pricePane.setStretchFactor(3.2);
     volPane?.setStretchFactor(1);
+    // A chart built while hidden (a phone's sheet, closed) is fitted when it shows.
+    let shown = false;
+    new ResizeObserver(([e]) => {
+      const now = e.contentRect.width > 0 && e.contentRect.height > 0;
+      if (now && !shown && this.bars.length) chart.timeScale().fitContent();
+      shown = now;
+    }).observe(this.box);
     chart.subscribeCrosshairMove((p) => this.crosshair(p));
     chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
       const away = chart.timeScale().scrollPosition() < -2;

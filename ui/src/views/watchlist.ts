@@ -86,14 +86,15 @@ class RowView {
   classes = '';
   starred: boolean | null = null;
 
-  constructor(onClick: (rv: RowView) => void, onStar: (rv: RowView) => void) {
+  constructor(onClick: (rv: RowView) => void, onStar: (rv: RowView, pointer: boolean) => void) {
     this.cells = {};
     const kids: HTMLElement[] = [];
     this.star = h('button.star', { type: 'button' });
     this.star.addEventListener('click', (e) => {
       e.stopPropagation();
-      onStar(this);
+      onStar(this, e.detail > 0);
     });
+    this.star.tabIndex = -1; // the list is one tab stop; the keyboard stars the selected row with s
     for (const c of COLS) {
       const el = h('div', { role: 'gridcell', class: `c-${c.id}${c.num ? ' num' : ''}` });
       if (c.id === 'star') el.append(this.star);
@@ -621,7 +622,10 @@ export class Watchlist implements View {
           this.select(r.sym);
           this.opts.onOpen(r.sym);
         },
-        (r) => this.toggleMine(r.sym),
+        (r, pointer) => {
+          this.toggleMine(r.sym);
+          if (pointer) this.grid.focus(); // Enter still opens the selected row
+        },
       );
       this.pool.push(rv);
       this.spacer.append(rv.el);

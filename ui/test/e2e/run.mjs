@@ -452,6 +452,14 @@ test('a watchlist of my own, remembered with the selection, the interval and the
   await until('INTC off my list', async () => (await onScreen()) === mine.slice(0, 2).sort().join());
   await page.click('button.scope:text("All")');
   await until('every symbol again', async () => (await rows(page)).length >= 20);
+  // The keyboard stars the selected row with s.
+  await page.keyboard.press('Home');
+  const top = (await rows(page))[0].sym;
+  await until(`${top} selected`, async () => (await rows(page)).find((x) => x.selected)?.sym === top);
+  await page.keyboard.press('s');
+  await until(`${top} starred by s`, async () => (await rowOf(page, top).locator('.c-star').innerText()) === '★');
+  await page.keyboard.press('s');
+  await until(`${top} unstarred by s`, async () => (await rowOf(page, top).locator('.c-star').innerText()) === '☆');
   noErrors(page);
   await ctx.close();
 });
