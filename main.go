@@ -213,8 +213,15 @@ func serve(ctx context.Context, n *node, cfg *config, logger *slog.Logger, stdou
 				runErr = fmt.Errorf("market source: %w", n.srcErr)
 				logger.Error("market source failed; shutting down", "err", n.srcErr)
 			} else {
-				// A file source that ran out: keep serving its last state.
+				// A file source that ran out: keep serving its last state,
+				// and say so on the stream, so that no board looks live.
 				logger.Info("market source ended; serving its last state")
+				if n.srcErr == nil {
+					ended := &market.Status{State: "ended", Reason: "the market source ended; its last state stands", TS: market.TS(time.Now().UnixMicro())}
+					if err := n.log.Publish(market.EventStatus, "", ended); err != nil && !errors.Is(err, feed.ErrClosed) {
+						logger.Warn("could not say the source ended", "err", err)
+					}
+				}
 			}
 		}
 	}

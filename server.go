@@ -17,6 +17,7 @@ import (
 
 	"tickertape/compare/bench"
 	"tickertape/feed"
+	"tickertape/history"
 	"tickertape/market"
 )
 
@@ -89,11 +90,15 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 		n.sink = market.Record(n.record, n.log)
 	}
 	n.sink = cn.Sink(n.sink, n.log) // a publisher publishes each event with its id
+	// Outermost, so that the simulation's morning reaches it (Backfill).
+	bars := history.New(names, history.Options{})
+	n.sink = bars.Sink(n.sink, n.log.Newest)
+	cn.Feed(bars.WrapLog(n.log)) // a consumer appends the publisher's events, with their ids
 
 	// Bench runs from the dashboard; they end when the server shuts down.
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
-		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(),
+		hub: n.hub, jobs: n.jobs, history: bars.Handler(), symbols: symbols, registry: reg, dist: dashboardFS(),
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
 		query: query,
 	})

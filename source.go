@@ -37,13 +37,13 @@ type clusterNode struct {
 
 // consumerSource is a consumer node's market.Source. A consumer does not
 // publish to a sink: it feeds the node's log itself, with the publisher's
-// ids. clusterNode.Sink hands it the log, before run starts the source.
+// ids. clusterNode.Feed hands it the log, before run starts the source.
 type consumerSource struct {
 	*cluster.Consumer
-	log *feed.Log
+	log cluster.Log
 }
 
-// Run feeds the log that clusterNode.Sink handed over; sink, on a consumer
+// Run feeds the log that clusterNode.Feed handed over; sink, on a consumer
 // node that same log, is not used.
 func (s *consumerSource) Run(ctx context.Context, _ market.Sink) error {
 	if s.log == nil {
@@ -142,15 +142,20 @@ func marketFlag(field string) string {
 }
 
 // Sink wraps the node's sink so that a publisher publishes each event,
-// with the id log gave it; a consumer is handed log, which it feeds.
+// with the id log gave it. A consumer's log comes through Feed.
 func (n *clusterNode) Sink(sink market.Sink, log *feed.Log) market.Sink {
-	if n != nil && n.cons != nil {
-		n.cons.log = log
-	}
 	if n == nil || n.pub == nil {
 		return sink
 	}
 	return n.pub.Wrap(sink, log.Newest)
+}
+
+// Feed hands a consumer node the log it feeds with the publisher's ids
+// (the node's log, with its history folded in). Elsewhere it does nothing.
+func (n *clusterNode) Feed(log cluster.Log) {
+	if n != nil && n.cons != nil {
+		n.cons.log = log
+	}
 }
 
 // Collectors returns the broker's metrics, or none.

@@ -204,3 +204,20 @@ func TestSymbolsSpec(t *testing.T) {
 		t.Error("generated metadata differs for the same name")
 	}
 }
+
+func TestDearNamesKeepTheirMetadata(t *testing.T) {
+	ls, err := parseSymbols("BRK.A,NVR,AAPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls[0].Name != "Berkshire Hathaway Inc. Class A" || ls[0].price < 100000 || ls[1].Sector != "Consumer Discretionary" || ls[1].price < 1000 {
+		t.Errorf("dear names: %+v %+v", ls[0], ls[1])
+	}
+	// They are not in the default universe.
+	def, _ := parseSymbols("")
+	for _, l := range def {
+		if _, dear := knownDear(l.Symbol.Symbol); dear {
+			t.Errorf("%s is in the default universe", l.Symbol.Symbol)
+		}
+	}
+}

@@ -76,7 +76,7 @@ type Market struct {
 // (Symbol set), or the session opens or closes (Symbol empty).
 type Status struct {
 	Symbol string  `json:"symbol,omitempty"`
-	State  string  `json:"state"` // "halted", "trading", "open", "closed"
+	State  string  `json:"state"` // "halted", "trading", "open", "closed"; "ended" is the server's own, when its source ran out
 	Reason string  `json:"reason"`
 	TS     float64 `json:"ts"`
 }

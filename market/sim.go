@@ -72,6 +72,7 @@ type sym struct {
 	drift  float64 // log drift per second; only the test hook sets it
 
 	haltUntil int64
+	haltWhy   string // the reason of the current halt
 	// The halt window: high and low trade price (cents) per minute, a ring
 	// indexed by minute number mod haltWindow; lo == 0 marks an empty minute.
 	winMin int64
@@ -119,8 +120,14 @@ type sim struct {
 
 	t        int64 // the simulated clock, Unix µs
 	t0       int64 // the first event's time
-	dayStart int64
+	dayStart int64 // when the trading day opened (in continuous mode, a quarter of a day before the first event unless the morning is played)
 	open     bool
+
+	// The morning (morning.go): while t < live the model replays the day
+	// from its open at no more than morningRate quotes a second, and next
+	// returns nothing at or after until. Both are 0 and never once live.
+	live  int64
+	until int64
 
 	// Schedules: the next time each kind of thing happens.
 	nextQuote, nextFactor, nextMarket, nextNews, nextSession, nextResume int64
@@ -146,8 +153,19 @@ type sim struct {
 	st Status
 }
 
-// newSim builds a model whose first event is at start (Unix µs).
+// newSim builds a model whose first event is at start (Unix µs). In
+// continuous mode its day opened a quarter of a day before, unseen.
 func newSim(ls []listing, seed int64, rate, haltPct float64, sess session, start int64) *sim {
+	open := start
+	if sess.continuous() {
+		open -= tradingDay / 4
+	}
+	return newSimFrom(ls, seed, rate, haltPct, sess, start, open)
+}
+
+// newSimFrom builds a model whose first event is at start and whose trading
+// day opened at open (at or before start).
+func newSimFrom(ls []listing, seed int64, rate, haltPct float64, sess session, start, open int64) *sim {
 	m := &sim{
 		rng:     rand.New(rand.NewPCG(uint64(seed), 0x6d61726b6574)),
 		sum:     newSummary(ls),
@@ -216,7 +234,8 @@ func newSim(ls []listing, seed int64, rate, haltPct float64, sess session, start
 		m.stepFactors()
 	}
 	m.t = start
-	m.dayStart = start
+	m.dayStart = open
+	m.until = never
 	m.nextFactor = m.tFactor + factorStep
 	m.nextMarket = start + marketEvery
 	m.nextScore = staggered(start, 1, int64(len(m.syms)))
@@ -249,13 +268,10 @@ func (m *sim) quoteRate() float64 {
 	// where activity is about average, so Config.Rate is what a user sees
 	// first.
 	el := m.t - m.dayStart
-	if m.sess.continuous() {
-		el += day / 4
-	}
 	tau := float64(el%day) / float64(day)
 	u := uShapeA + uShapeB*(2*tau-1)*(2*tau-1)
 	act := math.Exp(m.xm - volOfVol*volOfVol/2)
-	return m.rate * u * math.Min(3, act)
+	return m.morningRate() * u * math.Min(3, act)
 }
 
 // expDelay draws an exponential waiting time (µs, at least 1) for rate per second.
@@ -332,7 +348,7 @@ func (m *sim) trade(i int) (halt bool, move float64) {
 	p := int64(math.Round(mid + (m.rng.Float64()-0.5)*half))
 	p = min(max(p, bid+1), ask-1)
 
-	size := s.sizeMed * math.Exp(0.9*m.rng.NormFloat64()) * math.Sqrt(math.Min(vr, 9))
+	size := s.sizeMed * math.Exp(0.9*m.rng.NormFloat64()) * math.Sqrt(math.Min(vr, 9)) * m.morningSize()
 	sz := int64(size)
 	if sz >= 100 {
 		sz = (sz + 50) / 100 * 100
@@ -422,6 +438,9 @@ func (m *sim) next() (at int64, name, symbol string, data any, ok bool) {
 			return m.pendingEvent(p)
 		}
 		t := min(m.nextQuote, m.nextFactor, m.nextMarket, m.nextNews, m.nextSession, m.nextResume, m.nextScore)
+		if t >= m.until {
+			return 0, "", "", nil, false
+		}
 		m.t = t
 		switch t {
 		case m.nextFactor:
@@ -436,7 +455,7 @@ func (m *sim) next() (at int64, name, symbol string, data any, ok bool) {
 			m.news()
 		case m.nextMarket:
 			m.nextMarket += marketEvery
-			if m.open {
+			if m.open && m.t >= m.live { // the morning needs no summaries
 				return t, EventMarket, "", m.market(), true
 			}
 		case m.nextScore:
@@ -444,6 +463,10 @@ func (m *sim) next() (at int64, name, symbol string, data any, ok bool) {
 			i := int(m.scoreK % n)
 			m.scoreK++
 			m.nextScore = staggered(m.t0, m.scoreK, n)
+			if m.t < m.live { // the morning only warms the scores up
+				m.syms[i].sc.sample(m.books[i].q.Price, m.books[i].q.Volume)
+				continue
+			}
 			if m.open {
 				return t, EventScore, m.books[i].q.Symbol, m.score(i), true
 			}
@@ -471,13 +494,20 @@ func (m *sim) introEvent() (int64, string, string, any, bool) {
 	m.intro++
 	switch {
 	case k < n:
-		m.trade(k)
+		if !m.books[k].halted { // halted in the morning: its last quote stands
+			m.trade(k)
+		}
 		return m.t, EventQuote, m.books[k].q.Symbol, &m.books[k].q, true
 	case k < 2*n:
 		return m.t, EventScore, m.books[k-n].q.Symbol, m.score(k - n), true
 	default:
 		if !m.sess.continuous() {
 			m.queue = append(m.queue, pending{kind: pendSession, st: "open", txt: "session opened"})
+		}
+		for i := range m.books {
+			if m.books[i].halted { // since the morning
+				m.queue = append(m.queue, pending{kind: pendHalt, i: i, st: "halted", txt: m.syms[i].haltWhy})
+			}
 		}
 		return m.t, EventMarket, "", m.market(), true
 	}
@@ -506,9 +536,9 @@ func (m *sim) halt(i int, move float64) {
 	s := &m.syms[i]
 	m.books[i].halted = true
 	s.haltUntil = m.t + haltFor
+	s.haltWhy = fmt.Sprintf("volatility pause: moved %+.1f%% within %d minutes", move*100, haltWindow)
 	m.nextResume = min(m.nextResume, s.haltUntil)
-	m.queue = append(m.queue, pending{kind: pendHalt, i: i, st: "halted",
-		txt: fmt.Sprintf("volatility pause: moved %+.1f%% within %d minutes", move*100, haltWindow)})
+	m.queue = append(m.queue, pending{kind: pendHalt, i: i, st: "halted", txt: s.haltWhy})
 }
 
 // resume lifts every halt due now.

@@ -89,14 +89,14 @@ var sectorNames = [...]string{
 // maxSymbols bounds Config.Symbols so a typo (1e9) is an error, not an OOM.
 const maxSymbols = 10000
 
-// known returns the universe's listing for sym, if it has one.
+// known returns the listing for sym, if the universe (or the dear names) has one.
 func known(sym string) (listing, bool) {
 	for _, u := range universeTable {
 		if u.sym == sym {
 			return listing{Symbol: Symbol{Symbol: u.sym, Name: u.name, Sector: u.sector, Beta: u.beta}, cap: u.cap, price: u.price}, true
 		}
 	}
-	return listing{}, false
+	return knownDear(sym)
 }
 
 // generated makes a listing for a symbol the universe does not know. It is a

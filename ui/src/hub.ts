@@ -60,6 +60,7 @@ export class Hub {
   private scores = new Map<string, Score>();
   private statuses = new Map<string, Status>();
   private market: Market | null = null;
+  private session: Status | null = null;
   private mirrorId: number | null = null;
   private haveSnapshot = false;
 
@@ -226,6 +227,7 @@ export class Hub {
     this.scores = new Map();
     this.statuses = new Map();
     this.market = null;
+    this.session = null;
     this.mirrorId = null;
     this.haveSnapshot = false;
   }
@@ -243,6 +245,7 @@ export class Hub {
         for (const s of ev.data.scores ?? []) this.scores.set(s.symbol, s);
         for (const s of ev.data.statuses ?? []) if (s.symbol) this.statuses.set(s.symbol, s);
         this.market = ev.data.market ?? null;
+        this.session = ev.data.session ?? null;
         this.haveSnapshot = true;
         break;
       case 'quote':
@@ -256,6 +259,7 @@ export class Hub {
         break;
       case 'status':
         if (ev.data.symbol) this.statuses.set(ev.data.symbol, ev.data);
+        else this.session = ev.data;
         break;
     }
   }
@@ -269,6 +273,7 @@ export class Hub {
         scores: [...this.scores.values()],
         market: this.market!,
         statuses: [...this.statuses.values()],
+        session: this.session,
       },
     };
   }

@@ -6,6 +6,7 @@ import './style.css';
 import { clearVarCache, h } from './dom';
 import { connectFeed, type Feed } from './feed';
 import type { HubToTab } from './hub';
+import { PrefStore } from './prefs';
 import { Renderer, type Frame, type View } from './render';
 import { Store } from './store';
 import type { Transport } from './stream';
@@ -14,9 +15,12 @@ import { ChartView } from './views/chart';
 import { CompareView } from './views/compare';
 import { ConnectionPanel } from './views/connection';
 import { Heatmap, MarketHeader, Movers } from './views/market';
+import { StatusView } from './views/status';
+import { Tape } from './views/tape';
 import { Watchlist } from './views/watchlist';
 
 const store = new Store();
+const prefs = new PrefStore();
 const renderer = new Renderer(store);
 const params = new URLSearchParams(location.search);
 
@@ -26,21 +30,42 @@ let theme: 'dark' | 'light' = params.get('theme') === 'light' || savedTheme === 
 document.documentElement.dataset.theme = theme;
 
 // ---- views ----------------------------------------------------------------
-const chart = new ChartView(store);
+const phone = matchMedia('(max-width: 480px)');
+const chart = new ChartView(store, {
+  onInterval: (s) => prefs.set('interval', s),
+  onClose: () => closeSheet(),
+});
+chart.setInterval(prefs.value.interval);
+const tape = new Tape(store);
+chart.aside.append(tape.el);
 const watchlist = new Watchlist(store, {
-  onSelect: () => {},
-  onOpen: (sym) => {
-    chart.show(sym);
-    renderer.schedule();
+  onSelect: (sym) => prefs.set('selected', sym),
+  onOpen: (sym) => open(sym),
+  onChange: ({ mine, scope, sort }) => {
+    prefs.set('mine', mine);
+    prefs.set('scope', scope);
+    prefs.set('sort', sort);
   },
+  announce: (msg) => announce(msg),
 });
 watchlist.request = () => renderer.schedule();
+watchlist.restore(prefs.value);
 const header = new MarketHeader(store);
-const movers = new Movers(store, (sym) => {
+const movers = new Movers(store, (sym) => open(sym), () => watchlist.scopeRows());
+
+/** Shows sym in the chart and time and sales; on a phone, as a sheet over the board. */
+function open(sym: string): void {
   watchlist.select(sym);
   chart.show(sym);
+  tape.show(sym);
+  if (phone.matches) document.body.classList.add('sheet-open');
   renderer.schedule();
-});
+}
+function closeSheet(): void {
+  if (!document.body.classList.contains('sheet-open')) return;
+  document.body.classList.remove('sheet-open');
+  watchlist.grid.focus();
+}
 const heatmap = new Heatmap(store);
 let feed: Feed | null = null;
 let transport: Transport = params.get('transport') === 'ws' || localStorage.getItem('tickertape-transport') === 'ws' ? 'ws' : 'sse';
@@ -54,12 +79,13 @@ conn.setTransport(transport);
 const compare = new CompareView();
 
 // ---- chrome: top bar, pause banner, help ------------------------------------
-const connBadge = h('span.conn-badge', { title: 'Connection state' });
+const status = new StatusView(store, () => ({ stats: conn.stats, age: performance.now() - conn.statsAt }));
 const pauseBtn = h('button.tool', { type: 'button', 'aria-pressed': 'false', title: 'Pause the view (Space)', text: '❚❚ Pause' });
 const themeBtn = h('button.tool', { type: 'button', title: 'Switch between dark and light (t)', 'aria-label': 'Switch theme' });
 const helpBtn = h('button.tool', { type: 'button', title: 'Keyboard shortcuts (?)', text: '?', 'aria-label': 'Keyboard shortcuts' });
 const navBoard = h('a.nav', { href: '/', text: 'Board' });
 const navCompare = h('a.nav', { href: '/compare', text: 'Compare' });
+const menuBtn = h('button.menu-btn', { type: 'button', text: '☰', 'aria-label': 'Menu', 'aria-expanded': 'false', title: 'Views, pause, theme, help' });
 const banner = h('div.pause-banner', { hidden: true }); // not a live region: it counts every second; pausing is announced once
 const live = h('div.sr-only', { 'aria-live': 'polite' });
 
@@ -73,7 +99,8 @@ const helpDialog = h(
     ...[
       ['↑ ↓', 'move the selection in the watchlist'],
       ['PgUp PgDn Home End', 'jump in the watchlist'],
-      ['Enter', 'show the selected symbol in the chart'],
+      ['Enter', 'show the selected symbol in the chart (on a phone, as a sheet; Esc closes it)'],
+      ['s', 'star the selected row: put it on my list, or take it off (★ on the row does the same; “My list” shows only those; Add takes the symbol typed)'],
       ['/', 'search (filter the watchlist); Esc clears'],
       ['Space', 'pause or resume the view (the stream keeps running; the banner counts what changed)'],
       ['b / c', 'board / compare view'],
@@ -82,6 +109,18 @@ const helpDialog = h(
     ].flatMap(([k, v]) => [h('dt', {}, h('kbd', { text: k })), h('dd', { text: v })]),
   ),
   h('form', { method: 'dialog' }, h('button.primary', { text: 'Close' })),
+);
+
+// On a phone the views and tools fold into one menu (☰); elsewhere they sit in the bar.
+const topBar = h(
+  'header.top',
+  {},
+  h('a.brand', { href: '/', 'aria-label': 'tickertape home' }, h('img', { src: '/favicon.svg', alt: '', width: 20, height: 20 }), h('span.brand-name', { text: 'tickertape' })),
+  h('div.tools', {}, h('nav', { 'aria-label': 'Views' }, navBoard, navCompare), pauseBtn, themeBtn, helpBtn),
+  header.el,
+  status.pill,
+  status.badge,
+  menuBtn,
 );
 
 const board = h(
@@ -93,20 +132,21 @@ const board = h(
 const compareMain = h('main.compare-main', { id: 'compare', 'aria-label': 'Compare SSE and WebSocket', hidden: true }, compare.el);
 
 document.body.append(
-  h(
-    'header.top',
-    {},
-    h('a.brand', { href: '/', 'aria-label': 'tickertape home' }, h('img', { src: '/favicon.svg', alt: '', width: 20, height: 20 }), 'tickertape'),
-    h('nav', { 'aria-label': 'Views' }, navBoard, navCompare),
-    header.el,
-    h('div.tools', {}, connBadge, pauseBtn, themeBtn, helpBtn),
-  ),
+  topBar,
   banner,
   board,
   compareMain,
   helpDialog,
   live,
 );
+
+menuBtn.addEventListener('click', () => setMenu(!topBar.classList.contains('menu-open')));
+function setMenu(on: boolean): void {
+  topBar.classList.toggle('menu-open', on);
+  menuBtn.setAttribute('aria-expanded', String(on));
+}
+// A choice in the menu closes it.
+for (const el of [navBoard, navCompare, pauseBtn, themeBtn, helpBtn]) el.addEventListener('click', () => setMenu(false));
 
 function announce(msg: string): void {
   live.textContent = msg;
@@ -150,12 +190,7 @@ const chrome: View = {
       banner.textContent = `Paused — ${store.pausedEvents.toLocaleString('en-US')} updates to ${n} symbol${n === 1 ? '' : 's'} since. Space resumes.`;
     }
     if (banner.hidden === f.paused) banner.hidden = !f.paused;
-    const s = conn.stats;
-    const text = !s ? 'connecting' : s.state === 'open' ? `${s.transport === 'ws' ? 'WS' : 'SSE'} live` : s.state;
-    if (connBadge.textContent !== text) {
-      connBadge.textContent = text;
-      connBadge.className = `conn-badge st-${s?.state ?? 'connecting'}`;
-    }
+    status.paint(f);
   },
 };
 
@@ -166,6 +201,7 @@ const views: [string, View][] = [
   ['header', header],
   ['watchlist', watchlist],
   ['chart', chart],
+  ['tape', tape],
   ['movers', movers],
   ['heatmap', heatmap],
   ['conn', conn],
@@ -205,6 +241,11 @@ addEventListener('keydown', (e) => {
   const t = e.target as HTMLElement;
   const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
   if (helpDialog.open) return;
+  if (e.key === 'Escape' && (topBar.classList.contains('menu-open') || document.body.classList.contains('sheet-open'))) {
+    setMenu(false);
+    closeSheet();
+    return;
+  }
   if (typing) return;
   const onBoard = !board.hidden;
   switch (e.key) {
@@ -226,6 +267,9 @@ addEventListener('keydown', (e) => {
     case 't':
       toggleTheme();
       return;
+    case 's':
+      if (onBoard && watchlist.selected) watchlist.toggleMine(watchlist.selected);
+      return;
     case 'b':
       go('/');
       return;
@@ -241,8 +285,7 @@ addEventListener('keydown', (e) => {
     if (document.activeElement === document.body) watchlist.grid.focus();
   } else if (e.key === 'Enter' && watchlist.selected && (t === document.body || t === watchlist.grid)) {
     e.preventDefault();
-    chart.show(watchlist.selected);
-    renderer.schedule();
+    open(watchlist.selected);
   }
 });
 
@@ -253,9 +296,11 @@ function onHub(m: HubToTab): void {
     const hadSymbol = chart.symbol !== null;
     store.applyAll(m.evs);
     if (!hadSymbol && store.ready && store.rows.size) {
-      const first = pickDefault();
+      const saved = prefs.value.selected;
+      const first = saved && store.rows.has(saved) ? saved : pickDefault();
       watchlist.select(first);
       chart.show(first);
+      tape.show(first);
     }
   } else {
     conn.update(m, performance.now());
@@ -308,4 +353,4 @@ async function start(): Promise<void> {
 void start();
 
 // For the browser tests and for curious people in the console.
-Object.assign(globalThis, { tickertape: { store, renderer, watchlist, chart, conn, compare } });
+Object.assign(globalThis, { tickertape: { store, renderer, watchlist, chart, tape, conn, compare, prefs } });

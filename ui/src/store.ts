@@ -4,11 +4,17 @@
 
 import type { Market, Quote, Score, Status, StreamEvent, SymbolInfo } from './types';
 
-/** A bounded ring of trades (engine ts, price, size) for the chart and the sparkline. */
+/**
+ * A bounded ring of trades (engine ts, price, size, event id) for the chart,
+ * the sparkline and time and sales. A quote that came in a snapshot is held
+ * with size 0 (it is a state, not a trade seen) and the snapshot's id.
+ */
 export class TickRing {
   readonly ts: Float64Array;
   readonly price: Float64Array;
   readonly size: Float64Array;
+  /** The event id of each push, NaN when unknown. */
+  readonly id: Float64Array;
   /** Total pushes ever; the ring holds the newest min(total, capacity). */
   total = 0;
 
@@ -16,13 +22,15 @@ export class TickRing {
     this.ts = new Float64Array(capacity);
     this.price = new Float64Array(capacity);
     this.size = new Float64Array(capacity);
+    this.id = new Float64Array(capacity);
   }
 
-  push(ts: number, price: number, size: number): void {
+  push(ts: number, price: number, size: number, id: number | null = null): void {
     const i = this.total % this.capacity;
     this.ts[i] = ts;
     this.price[i] = price;
     this.size[i] = size;
+    this.id[i] = id ?? NaN;
     this.total++;
   }
 
@@ -36,10 +44,10 @@ export class TickRing {
   }
 
   /** Calls fn for pushes number from … total-1 that are still held. */
-  each(from: number, fn: (ts: number, price: number, size: number) => void): void {
+  each(from: number, fn: (ts: number, price: number, size: number, id: number) => void): void {
     for (let n = Math.max(from, this.first); n < this.total; n++) {
       const i = n % this.capacity;
-      fn(this.ts[i], this.price[i], this.size[i]);
+      fn(this.ts[i], this.price[i], this.size[i], this.id[i]);
     }
   }
 
@@ -62,7 +70,7 @@ export interface Row {
   /** Direction of the last price change, and when it came (performance.now()). */
   tick: 1 | -1 | 0;
   tickAt: number;
-  /** Wall-clock ms when the last quote arrived, for staleness. */
+  /** Wall-clock ms when the last quote arrived. */
   seenAt: number;
   ticks: TickRing;
 }
@@ -75,8 +83,18 @@ export class Store {
   /** Session open/close, the newest status without a symbol. */
   session: Status | null = null;
   lastId: number | null = null;
+  /** The id of the newest snapshot (null before one): history older than it may miss trades. */
+  snapshotId: number | null = null;
   /** Whether a snapshot has arrived since the last reset. */
   ready = false;
+  /**
+   * How far behind the engine's clock a quote arrives, at best (ms): the
+   * smallest arrival − ts seen since the last snapshot. It stands for the
+   * difference between the server's clock and ours, so that a row's age is
+   * measured on the server's clock. 0 until a live quote comes.
+   */
+  skew = 0;
+  private skewSeen = false;
 
   /** Symbols changed since the last paint. */
   dirty = new Set<string>();
@@ -158,7 +176,7 @@ export class Store {
     if (this.paused) this.pausedEvents++;
     switch (ev.name) {
       case 'quote':
-        this.quote(ev.data, true);
+        this.quote(ev.data, true, ev.id);
         break;
       case 'score': {
         const r = this.row(ev.data.symbol);
@@ -176,7 +194,7 @@ export class Store {
     }
   }
 
-  private quote(q: Quote, live: boolean): void {
+  private quote(q: Quote, live: boolean, id: number | null): void {
     const r = this.row(q.symbol);
     const prev = r.quote?.price;
     if (live && prev !== undefined && q.price !== prev) {
@@ -185,8 +203,19 @@ export class Store {
     }
     r.quote = q;
     r.seenAt = this.wall();
-    if (q.ts > r.ticks.lastTs()) r.ticks.push(q.ts, q.price, live ? q.size : 0);
+    if (live && Number.isFinite(q.ts)) {
+      const lag = r.seenAt - q.ts;
+      if (!this.skewSeen || lag < this.skew) this.skew = lag;
+      this.skewSeen = true;
+    }
+    if (q.ts > r.ticks.lastTs()) r.ticks.push(q.ts, q.price, live ? q.size : 0, id);
     this.touch(r.sym);
+  }
+
+  /** How old a row's last trade is (ms) at wall time, on the server's clock; Infinity without one. */
+  ageOf(r: Row, wall: number): number {
+    const ts = r.quote?.ts;
+    return ts === undefined || !Number.isFinite(ts) ? Infinity : Math.max(0, wall - this.skew - ts);
   }
 
   private status(s: Status): void {
@@ -207,6 +236,7 @@ export class Store {
     this.market = null;
     this.session = null;
     this.lastId = null;
+    this.snapshotId = null;
     this.ready = false;
     this.dirty.clear();
     this.marketDirty = true;
@@ -218,21 +248,25 @@ export class Store {
    * stay is kept (a snapshot after a throttled spell continues the same
    * market; a reset has already cleared it when the market changed).
    */
-  replace(snap: { quotes?: Quote[]; scores?: Score[]; market?: Market | null; statuses?: Status[] | null }, id: number | null): void {
+  replace(snap: { quotes?: Quote[]; scores?: Score[]; market?: Market | null; statuses?: Status[] | null; session?: Status | null }, id: number | null): void {
     const keep = new Set((snap.quotes ?? []).map((q) => q.symbol));
     for (const sym of [...this.rows.keys()]) if (!keep.has(sym)) this.rows.delete(sym);
     for (const r of this.rows.values()) {
       r.score = undefined;
       r.status = undefined;
     }
-    for (const q of snap.quotes ?? []) this.quote(q, false);
+    this.skew = 0;
+    this.skewSeen = false;
+    for (const q of snap.quotes ?? []) this.quote(q, false, id);
     for (const s of snap.scores ?? []) {
       const r = this.row(s.symbol);
       r.score = s;
     }
     for (const s of snap.statuses ?? []) this.status(s);
     this.market = snap.market ?? null;
+    this.session = snap.session ?? null;
     this.lastId = id;
+    this.snapshotId = id;
     this.ready = true;
     this.snapshots++;
     this.marketDirty = true;

@@ -49,6 +49,8 @@ export interface ConnStats {
   p999: number;
   /** Why the stream looks buffered by a proxy, or null. */
   buffered: string | null;
+  /** ms since the open stream dropped, while it is not open again; null while open or before it ever opened. */
+  downFor: number | null;
 }
 
 /** The minimal EventSource the client needs (the browser's, or a fake in tests). */
@@ -136,6 +138,7 @@ export class StreamClient {
   private lastId: number | null = null;
   private wasOpen = false;
   private openedAt = 0;
+  private droppedAt: number | null = null;
   private lastEventAt: number | null = null;
   private reconnects = 0;
   private resets = 0;
@@ -223,6 +226,7 @@ export class StreamClient {
       p99,
       p999,
       buffered,
+      downFor: this.st !== 'open' && this.droppedAt !== null ? Math.max(0, now - this.droppedAt) : null,
     };
   }
 
@@ -295,13 +299,17 @@ export class StreamClient {
 
   private opened(): void {
     this.openedAt = this.env.now();
+    this.droppedAt = null;
     this.wasOpen = true;
     this.runCount = 0;
     this.setState('open');
   }
 
   private dropped(): void {
-    if (this.st === 'open') this.reconnects++;
+    if (this.st === 'open') {
+      this.reconnects++;
+      this.droppedAt = this.env.now();
+    }
     this.setState('reconnecting');
   }
 

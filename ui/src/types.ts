@@ -66,10 +66,14 @@ export interface Market {
   ts: number;
 }
 
-/** The data of a `status` event: a symbol halts or resumes (symbol set), or the session opens or closes. */
+/**
+ * The data of a `status` event: a symbol halts or resumes (symbol set), the
+ * session opens or closes, or the market source ended (`ended`: the server
+ * serves its last state).
+ */
 export interface Status {
   symbol?: string;
-  state: 'halted' | 'trading' | 'open' | 'closed' | string;
+  state: 'halted' | 'trading' | 'open' | 'closed' | 'ended' | string;
   reason: string;
   ts: number;
 }
@@ -81,7 +85,41 @@ export interface Snapshot {
   market: Market;
   /** The latest status per halted/resumed symbol; may be absent or empty. */
   statuses?: Status[];
+  /** The newest market-wide status (session open/closed, feed ended), if any. */
+  session?: Status | null;
 }
+
+/** One bar of GET /api/history. */
+export interface HistoryBar {
+  /** Start, Unix ms. */
+  t: number;
+  o: number;
+  h: number;
+  l: number;
+  c: number;
+  /** Shares traded in the bar. */
+  v: number;
+}
+
+/** GET /api/history: a symbol's bars, oldest first; id is the newest event folded in. */
+export interface History {
+  symbol: string;
+  interval: string;
+  id: number;
+  bars: HistoryBar[];
+}
+
+/** The intervals GET /api/history keeps, with their length in seconds. */
+export const HISTORY_INTERVALS = [
+  { name: '1s', s: 1 },
+  { name: '5s', s: 5 },
+  { name: '15s', s: 15 },
+  { name: '1m', s: 60 },
+  { name: '5m', s: 300 },
+] as const;
+
+/** The most bars one history request may ask for. */
+export const HISTORY_MAX = 5000;
 
 /** The data of a `reset` event; a snapshot follows at once. */
 export interface Reset {
@@ -126,6 +164,8 @@ export const ENDPOINTS = {
   ws: '/ws',
   symbols: '/api/symbols',
   snapshot: '/api/snapshot',
+  history: (symbol: string, interval: string, limit: number) =>
+    `/api/history?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&limit=${limit}`,
   metrics: '/metrics',
   bench: '/api/bench',
   jobEvents: (job: string) => `/api/jobs/${encodeURIComponent(job)}/events`,

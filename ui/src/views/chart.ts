@@ -1,7 +1,11 @@
-// The main chart: candles and volume for the selected symbol, built from the
-// live quotes kept in the store's trade ring. The chart is created once and
-// fed: setData when the symbol or interval changes, update per new bar or
-// tick otherwise, with a bounded window.
+// The main chart: candles and volume for the selected symbol. It opens on
+// the server's history (GET /api/history) for its symbol and interval, then
+// merges the live trades of the store's ring by event id: a trade whose id
+// is not above the history's is already in the bars. The chart is created
+// once and fed: setData when the symbol or interval changes (or a fresh
+// snapshot may have left a gap), update per new bar or tick otherwise, never
+// an update older than the last bar (lightweight-charts throws on those).
+// Volume has a pane of its own, so no label of one covers the other.
 
 import {
   CandlestickSeries,
@@ -17,17 +21,20 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { getVar, h } from '../dom';
-import { fmtChange, fmtPct, fmtPrice, fmtVolume } from '../format';
+import { fmtChange, fmtPct, fmtPrice, fmtTime, fmtVolume } from '../format';
 import type { Frame, View } from '../render';
 import type { Row, Store, TickRing } from '../store';
+import { ENDPOINTS, HISTORY_INTERVALS, HISTORY_MAX, type History } from '../types';
 
 /** Candle intervals in seconds. */
-export const INTERVALS = [1, 5, 15, 60] as const;
+export const INTERVALS = HISTORY_INTERVALS.map((i) => i.s);
 const MAX_BARS = 3000;
 
 /** A bar under construction. */
 export interface Bar {
-  time: number; // seconds, local-time shifted
+  time: number; // seconds, local-time shifted (what the chart's axis shows)
+  /** Start, Unix ms. */
+  t: number;
   open: number;
   high: number;
   low: number;
@@ -38,22 +45,36 @@ export interface Bar {
 // lightweight-charts draws its time axis in UTC; shifting by the local offset shows local time.
 const tzShift = (ms: number) => -new Date(ms).getTimezoneOffset() * 60;
 
-/** Bucket time (s) of a trade at ts (ms) for an interval (s). */
-export const bucket = (ts: number, interval: number): number => Math.floor(ts / 1000 / interval) * interval + tzShift(ts);
+/** Start (Unix ms) of the bar of a trade at ts (ms) for an interval (s). */
+const startOf = (ts: number, interval: number): number => Math.floor(ts / 1000 / interval) * interval * 1000;
 
-/** Folds one trade into bars (the last one open); returns true when it started a new bar. */
-export function addTrade(bars: Bar[], ts: number, price: number, size: number, interval: number): boolean {
+/** Bucket time (s) of a trade at ts (ms) for an interval (s). */
+export const bucket = (ts: number, interval: number): number => startOf(ts, interval) / 1000 + tzShift(ts);
+
+/**
+ * Folds one trade into bars (the last one open). Returns 'new' when it
+ * started a bar, 'same' when it went into the last one, and 'late' when it
+ * belongs before the last bar: then it is dropped, as the chart could not
+ * show it without rebuilding.
+ */
+export function foldTrade(bars: Bar[], ts: number, price: number, size: number, interval: number): 'new' | 'same' | 'late' {
   const t = bucket(ts, interval);
   const b = bars[bars.length - 1];
-  if (b && t <= b.time) {
+  if (b && t < b.time) return 'late';
+  if (b && t === b.time) {
     if (price > b.high) b.high = price;
     if (price < b.low) b.low = price;
     b.close = price;
     b.volume += size;
-    return false;
+    return 'same';
   }
-  bars.push({ time: t, open: price, high: price, low: price, close: price, volume: size });
-  return true;
+  bars.push({ time: t, t: startOf(ts, interval), open: price, high: price, low: price, close: price, volume: size });
+  return 'new';
+}
+
+/** Folds one trade into bars; returns true when it started a new bar. */
+export function addTrade(bars: Bar[], ts: number, price: number, size: number, interval: number): boolean {
+  return foldTrade(bars, ts, price, size, interval) === 'new';
 }
 
 /** Builds bars from every trade a ring holds. */
@@ -63,44 +84,101 @@ export function buildBars(ring: TickRing, interval: number, from = 0): Bar[] {
   return bars;
 }
 
+/** The bars of a history answer, for an interval (s). */
+export function barsOfHistory(hist: History, interval: number): Bar[] {
+  return hist.bars.map((b) => ({ time: bucket(b.t, interval), t: b.t, open: b.o, high: b.h, low: b.l, close: b.c, volume: b.v }));
+}
+
+/**
+ * Folds into bars the trades of ring from push number `from` whose id is
+ * above `after` (those at or below it are in the history already), and
+ * returns the bars touched, in order, and how many trades came too late.
+ * Snapshot quotes (size 0, not trades) only fold when there is no history.
+ */
+export function mergeTrades(bars: Bar[], ring: TickRing, from: number, after: number | null, interval: number): { touched: Bar[]; late: number } {
+  const touched: Bar[] = [];
+  let late = 0;
+  ring.each(from, (ts, p, s, id) => {
+    if (after !== null && !(id > after)) return;
+    if (after !== null && s === 0) return;
+    const r = foldTrade(bars, ts, p, s, interval);
+    if (r === 'late') {
+      late++;
+      return;
+    }
+    const b = bars[bars.length - 1];
+    if (touched[touched.length - 1] !== b) touched.push(b);
+  });
+  return { touched, late };
+}
+
+export interface ChartOptions {
+  /** The interval changed (by its buttons): remember it. */
+  onInterval?(seconds: number): void;
+  /** The sheet's close button (a phone) was pressed. */
+  onClose?(): void;
+  fetch?: typeof fetch;
+}
+
 export class ChartView implements View {
   readonly el: HTMLElement;
   private readonly box: HTMLElement;
   private readonly title: HTMLElement;
   private readonly legend: HTMLElement;
+  private readonly note: HTMLElement;
   private readonly live: HTMLButtonElement;
   private readonly ivButtons: HTMLButtonElement[] = [];
+  /** Where the panel puts what goes under or beside the chart (time and sales). */
+  readonly aside: HTMLElement;
   private chart: IChartApi | null = null;
   private candles: ISeriesApi<'Candlestick'> | null = null;
   private volume: ISeriesApi<'Histogram'> | null = null;
 
   private sym: string | null = null;
   private row: Row | null = null;
-  private interval: number = 5;
+  private interval: number = 60;
   private bars: Bar[] = [];
   private built = 0; // ring.total folded into bars
-  private needRebuild = true;
+  private histId: number | null = null; // the history's id, null without history
+  private needLoad = true;
+  private loading: AbortController | null = null;
+  private loadSeq = 0;
+  private loadedFor = ''; // symbol@interval the bars are of
+  private snapSeen = -1; // store.snapshots when the bars were built
+  private retries = 0;
   private hovering = false;
   private lastUpdate = 0;
+  /** Trades dropped because they came older than the newest bar (for the tests and the curious). */
+  late = 0;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: ChartOptions = {},
+  ) {
     this.title = h('h2.chart-title', { text: 'Chart' });
     this.legend = h('div.legend', { 'aria-label': 'Values under the crosshair' });
+    this.note = h('p.chart-note', { hidden: true });
     const ivs = h('div.intervals', { role: 'group', 'aria-label': 'Candle interval' });
-    for (const s of INTERVALS) {
-      const b = h('button.iv', { type: 'button', text: s < 60 ? `${s}s` : `${s / 60}m`, 'aria-pressed': String(s === this.interval) });
-      b.addEventListener('click', () => this.setInterval(s));
+    HISTORY_INTERVALS.forEach(({ name, s }) => {
+      const b = h('button.iv', { type: 'button', text: name, 'aria-pressed': String(s === this.interval) });
+      b.addEventListener('click', () => {
+        this.setInterval(s);
+        this.opts.onInterval?.(s);
+      });
       this.ivButtons.push(b);
       ivs.append(b);
-    }
-    this.live = h('button.live', { type: 'button', text: 'Back to live ⇥', hidden: true });
+    });
+    this.live = h('button.live', { type: 'button', text: 'Back to live ⇥', hidden: true, title: 'Scroll back to the newest bar' });
     this.live.addEventListener('click', () => this.chart?.timeScale().scrollToRealTime());
+    const close = h('button.sheet-close', { type: 'button', text: '✕', 'aria-label': 'Close the chart' });
+    close.addEventListener('click', () => this.opts.onClose?.());
     this.box = h('div.chart-box');
+    this.aside = h('div.chart-aside');
     this.el = h(
       'section.panel.chart',
       { 'aria-label': 'Chart of the selected symbol' },
-      h('div.panel-head', {}, this.title, ivs),
-      h('div.chart-wrap', {}, this.box, this.legend, this.live),
+      h('div.panel-head.chart-head', {}, this.title, ivs, close),
+      h('div.chart-body', {}, h('div.chart-wrap', {}, this.box, this.legend, this.note, this.live), this.aside),
     );
   }
 
@@ -108,11 +186,16 @@ export class ChartView implements View {
   mount(): void {
     const chart = createChart(this.box, {
       autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: getVar('--muted'), attributionLogo: false },
+      layout: {
+        background: { type: ColorType.Solid, color: 'transparent' },
+        textColor: getVar('--muted'),
+        attributionLogo: false,
+        panes: { separatorColor: getVar('--line'), enableResize: false },
+      },
       grid: { vertLines: { color: getVar('--grid') }, horzLines: { color: getVar('--grid') } },
       crosshair: { mode: CrosshairMode.Normal },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true, rightOffset: 4 },
+      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true, rightOffset: 3 },
     });
     this.candles = chart.addSeries(CandlestickSeries, {
       upColor: getVar('--up'),
@@ -121,9 +204,20 @@ export class ChartView implements View {
       wickDownColor: getVar('--down'),
       borderVisible: false,
     });
-    this.volume = chart.addSeries(HistogramSeries, { priceScaleId: 'vol', priceFormat: { type: 'volume' } });
-    chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
+    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.18, bottom: 0.06 } }); // the legend's two lines sit above the highest candle
+    // Volume in a pane of its own, below the price: its axis and labels never cover the price's.
+    this.volume = chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceLineVisible: false, lastValueVisible: false }, 1);
+    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.15, bottom: 0 } });
+    const [pricePane, volPane] = chart.panes();
+    pricePane.setStretchFactor(3.2);
+    volPane?.setStretchFactor(1);
+    // A chart built while hidden (a phone's sheet, closed) is fitted when it shows.
+    let shown = false;
+    new ResizeObserver(([e]) => {
+      const now = e.contentRect.width > 0 && e.contentRect.height > 0;
+      if (now && !shown && this.bars.length) chart.timeScale().fitContent();
+      shown = now;
+    }).observe(this.box);
     chart.subscribeCrosshairMove((p) => this.crosshair(p));
     chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
       const away = chart.timeScale().scrollPosition() < -2;
@@ -136,74 +230,169 @@ export class ChartView implements View {
   retheme(): void {
     if (!this.chart) return;
     this.chart.applyOptions({
-      layout: { textColor: getVar('--muted') },
+      layout: { textColor: getVar('--muted'), panes: { separatorColor: getVar('--line') } },
       grid: { vertLines: { color: getVar('--grid') }, horzLines: { color: getVar('--grid') } },
     });
     this.candles?.applyOptions({ upColor: getVar('--up'), downColor: getVar('--down'), wickUpColor: getVar('--up'), wickDownColor: getVar('--down') });
-    this.needRebuild = true;
+    this.volume?.setData(this.bars.map((b) => this.volData(b)));
   }
 
   show(sym: string): void {
     if (sym === this.sym) return;
     this.sym = sym;
-    this.needRebuild = true;
+    this.needLoad = true;
   }
 
   get symbol(): string | null {
     return this.sym;
   }
 
+  get seconds(): number {
+    return this.interval;
+  }
+
   setInterval(s: number): void {
+    if (!INTERVALS.includes(s as (typeof INTERVALS)[number])) return;
     this.interval = s;
     this.ivButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(INTERVALS[i] === s)));
-    this.needRebuild = true;
-    this.chart?.timeScale().scrollToRealTime();
+    this.needLoad = true;
   }
 
   private volData(b: Bar): HistogramData {
     return { time: b.time as UTCTimestamp, value: b.volume, color: b.close >= b.open ? getVar('--up-a') : getVar('--down-a') };
   }
 
+  private say(text: string): void {
+    this.note.textContent = text;
+    this.note.hidden = !text;
+  }
+
+  /** How many bars the chart asks for: about one per 6 px, so that candles are readable once fitted. */
+  private limit(): number {
+    const w = this.box.clientWidth || 600;
+    return Math.max(60, Math.min(500, Math.round(w / 6)));
+  }
+
+  /** Fetches the history of the symbol and interval shown, then rebuilds the bars on it. */
+  private load(row: Row): void {
+    this.needLoad = false;
+    this.loading?.abort();
+    const ctl = new AbortController();
+    this.loading = ctl;
+    const seq = ++this.loadSeq;
+    const sym = row.sym;
+    const iv = this.interval;
+    const name = HISTORY_INTERVALS.find((x) => x.s === iv)!.name;
+    const key = `${sym}@${iv}`;
+    if (this.loadedFor !== key) {
+      // Until the history comes, what this page has seen, so the chart is never blank.
+      this.bars = buildBars(row.ticks, iv).slice(-MAX_BARS / 2);
+      this.histId = null;
+      this.setAll(true);
+      this.say('Loading history…');
+    }
+    const title = row.info ? `${row.sym} · ${row.info.name}` : row.sym;
+    if (this.title.textContent !== title) this.title.textContent = title;
+    const get = this.opts.fetch ?? fetch.bind(globalThis);
+    get(ENDPOINTS.history(sym, name, Math.min(HISTORY_MAX, this.limit())), { signal: ctl.signal })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`${res.status}`);
+        return (await res.json()) as History;
+      })
+      .then((hist) => {
+        if (seq !== this.loadSeq || this.sym !== sym || this.interval !== iv) return;
+        this.loading = null;
+        const cur = this.store.rows.get(sym);
+        if (!cur) return;
+        // A history older than our snapshot may lack trades between the two:
+        // ask again in a moment (the server folds each event as it publishes it).
+        const snapId = this.store.snapshotId;
+        if (snapId !== null && hist.id < snapId && this.retries < 5) {
+          this.retries++;
+          setTimeout(() => {
+            if (seq === this.loadSeq) this.needLoad = true;
+          }, 200 * this.retries);
+        } else this.retries = 0;
+        this.bars = barsOfHistory(hist, iv);
+        this.histId = hist.id;
+        mergeTrades(this.bars, cur.ticks, cur.ticks.first, hist.id, iv);
+        this.bars = this.bars.slice(-MAX_BARS / 2);
+        this.built = cur.ticks.total;
+        this.loadedFor = key;
+        this.setAll(true);
+        this.say(this.bars.length ? '' : 'No trades yet.');
+      })
+      .catch((err: unknown) => {
+        if (seq !== this.loadSeq || (err instanceof DOMException && err.name === 'AbortError')) return;
+        this.loading = null;
+        // No history (an older server, a network error): the trades this page has seen.
+        const cur = this.store.rows.get(sym);
+        this.bars = cur ? buildBars(cur.ticks, iv).slice(-MAX_BARS / 2) : [];
+        this.histId = null;
+        this.built = cur?.ticks.total ?? 0;
+        this.loadedFor = key;
+        this.setAll(true);
+        this.say(`No history (${String(err instanceof Error ? err.message : err)}): showing the trades since the page opened.`);
+      });
+  }
+
+  /** Gives the series every bar; fit: show them all (on open). */
+  private setAll(fit: boolean): void {
+    if (!this.candles || !this.volume) return;
+    this.candles.setData(this.bars as unknown as CandlestickData[]);
+    this.volume.setData(this.bars.map((b) => this.volData(b)));
+    if (fit && this.bars.length) this.chart?.timeScale().fitContent();
+    if (!this.hovering) this.paintLegend(this.bars[this.bars.length - 1]);
+  }
+
   paint(f: Frame): void {
     if (f.paused || !this.chart || !this.candles || !this.volume || !this.sym) return;
     const row = this.store.rows.get(this.sym) ?? null;
-    if (row !== this.row) {
-      this.row = row;
-      this.needRebuild = true;
-    }
     if (!row) {
       if (this.bars.length) {
         this.bars = [];
-        this.candles.setData([]);
-        this.volume.setData([]);
+        this.setAll(false);
       }
       return;
     }
+    // A new symbol or interval, a new row object (after a reset) or a fresh
+    // snapshot (back from a throttled spell, which may have left trades out
+    // of the ring): start again from the history.
+    if (this.needLoad || row !== this.row || this.store.snapshots !== this.snapSeen) {
+      this.row = row;
+      this.snapSeen = this.store.snapshots;
+      this.load(row);
+      return;
+    }
+    if (this.loading) return; // the history decides where the live trades start
     const ring = row.ticks;
-    if (this.needRebuild || ring.total - this.built > ring.capacity || this.bars.length > MAX_BARS) {
-      this.needRebuild = false;
-      this.bars = buildBars(ring, this.interval).slice(-MAX_BARS / 2);
-      this.built = ring.total;
-      this.candles.setData(this.bars as unknown as CandlestickData[]);
-      this.volume.setData(this.bars.map((b) => this.volData(b)));
-      const info = row.info;
-      this.title.textContent = info ? `${row.sym} · ${info.name}` : row.sym;
-      this.paintLegend(this.bars[this.bars.length - 1]);
+    if (ring.total - this.built > ring.capacity) {
+      this.needLoad = true; // trades fell out of the ring before we folded them
       return;
     }
     // Ten updates a second are plenty for candles; the chart redraws whole canvases on each.
     if (ring.total === this.built || f.now - this.lastUpdate < 100) return;
     this.lastUpdate = f.now;
-    const touched = new Set<Bar>();
-    ring.each(this.built, (ts, p, s) => {
-      addTrade(this.bars, ts, p, s, this.interval);
-      touched.add(this.bars[this.bars.length - 1]);
-    });
+    const lastTime = this.bars.length ? this.bars[this.bars.length - 1].time : -Infinity;
+    const { touched, late } = mergeTrades(this.bars, ring, this.built, this.histId, this.interval);
+    this.late += late;
     this.built = ring.total;
-    for (const b of touched) {
-      this.candles.update(b as unknown as CandlestickData);
-      this.volume.update(this.volData(b));
+    if (this.bars.length > MAX_BARS) {
+      this.bars = this.bars.slice(-MAX_BARS / 2);
+      this.setAll(false);
+      return;
     }
+    for (const b of touched) {
+      if (b.time < lastTime) continue; // never older than what the series holds
+      try {
+        this.candles.update(b as unknown as CandlestickData);
+        this.volume.update(this.volData(b));
+      } catch {
+        this.setAll(false); // rebuild rather than throw
+        break;
+      }
+    }
+    if (touched.length && this.note.textContent === 'No trades yet.') this.say('');
     if (!this.hovering) this.paintLegend(this.bars[this.bars.length - 1]);
   }
 
@@ -218,14 +407,26 @@ export class ChartView implements View {
 
   private paintLegend(b: Bar | undefined): void {
     if (!b) {
-      this.legend.textContent = '';
+      this.legend.replaceChildren();
       return;
     }
     const q = this.row?.quote;
     const chg = b.close - b.open;
-    this.legend.textContent =
-      `O ${fmtPrice(b.open)}  H ${fmtPrice(b.high)}  L ${fmtPrice(b.low)}  C ${fmtPrice(b.close)}  ` +
-      `${fmtChange(chg)} (${fmtPct(b.open ? (chg / b.open) * 100 : 0)})  V ${fmtVolume(b.volume)}` +
-      (q && !this.hovering ? `  · day ${fmtPct(q.changePct)}` : '');
+    const parts = [
+      fmtTime(b.t),
+      `O ${fmtPrice(b.open)}`,
+      `H ${fmtPrice(b.high)}`,
+      `L ${fmtPrice(b.low)}`,
+      `C ${fmtPrice(b.close)}`,
+      `${fmtChange(chg)} (${fmtPct(b.open ? (chg / b.open) * 100 : 0)})`,
+      `V ${fmtVolume(b.volume)}`,
+    ];
+    if (q && !this.hovering) parts.push(`day ${fmtPct(q.changePct)}`);
+    const kids = this.legend.children;
+    if (kids.length !== parts.length) this.legend.replaceChildren(...parts.flatMap((_, i) => (i ? [' ', h('span')] : [h('span')])));
+    parts.forEach((s, i) => {
+      const el = this.legend.children[i] as HTMLElement;
+      if (el.textContent !== s) el.textContent = s;
+    });
   }
 }

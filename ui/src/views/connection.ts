@@ -25,7 +25,7 @@ export class ConnectionPanel implements View {
   private readonly gaps = new Cell(h('dd.num'));
   private readonly p50 = new Cell(h('dd.num'));
   private readonly p99 = new Cell(h('dd.num'));
-  private readonly lastId = new Cell(h('dd.num'));
+  private readonly lastId = new Cell(h('dd.num.id-pair'));
   private readonly mode = new Cell(h('dd'));
   private readonly warn: HTMLElement;
   private readonly plotBox: HTMLElement;
@@ -40,6 +40,11 @@ export class ConnectionPanel implements View {
   /** The latest stats, for the header badge and the tests. */
   get stats(): ConnStats | null {
     return this.msg?.stats ?? null;
+  }
+
+  /** performance.now() when the latest stats came. */
+  get statsAt(): number {
+    return this.msgAt;
   }
 
   constructor(onTransport: (t: Transport) => void) {
@@ -70,19 +75,16 @@ export class ConnectionPanel implements View {
       this.resets.el,
       h('dt', { text: 'Gaps', title: 'Event ids missed on the full-rate stream' }),
       this.gaps.el,
-      h('dt', { text: 'Last id' }),
-      this.lastId.el,
       h('dt', { text: 'Stream' }),
       this.mode.el,
+      h('dt.id-pair', { text: 'Last id' }),
+      this.lastId.el,
     );
     this.el = h(
       'section.panel.connection',
       { 'aria-label': 'Connection' },
       h('div.panel-head', {}, h('h2', { text: 'Connection' }), this.state.el),
-      h('fieldset.transport', {}, h('legend', { text: 'Transport' }), sse.label, ws.label),
-      dl,
-      this.warn,
-      this.plotBox,
+      h('div.conn-main', {}, h('div.conn-info', {}, h('fieldset.transport', {}, h('legend', { text: 'Transport' }), sse.label, ws.label), dl, this.warn), this.plotBox),
     );
   }
 
@@ -113,11 +115,11 @@ export class ConnectionPanel implements View {
   }
 
   mount(): void {
-    const w = Math.max(200, this.plotBox.clientWidth || 280);
+    const w = Math.max(160, this.plotBox.clientWidth || 280);
     this.plot = new uPlot(
       {
         width: w,
-        height: 110,
+        height: Math.max(60, this.plotBox.clientHeight || 90),
         legend: { show: false },
         cursor: { show: false },
         scales: { x: { time: true }, y: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
@@ -133,7 +135,7 @@ export class ConnectionPanel implements View {
     if (this.observed) return;
     this.observed = true;
     new ResizeObserver((es) => {
-      for (const e of es) if (this.plot && e.contentRect.width > 0) this.plot.setSize({ width: e.contentRect.width, height: 110 });
+      for (const e of es) if (this.plot && e.contentRect.width > 0) this.plot.setSize({ width: e.contentRect.width, height: Math.max(60, e.contentRect.height) });
     }).observe(this.plotBox);
   }
 

@@ -1,6 +1,6 @@
-// The market's summary: the header (index, change, advancers/decliners,
-// session), top movers by score and by %change, the sector heatmap and the
-// halted symbols.
+// The market's summary: the header (index, change, advancers/decliners),
+// top movers by score and by %change, the sector heatmap and the halted
+// symbols. (The session and the connection's state are views/status.ts.)
 
 import { Cell, h, signClass } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtScore, fmtTime } from '../format';
@@ -13,11 +13,11 @@ export class MarketHeader implements View {
   readonly el: HTMLElement;
   private readonly index = new Cell(h('span.idx-level.num'));
   private readonly change = new Cell(h('span.idx-chg.num'));
+  private readonly pct = new Cell(h('span.idx-pct.num'));
   private readonly adv = new Cell(h('span.up.num'));
   private readonly dec = new Cell(h('span.down.num'));
   private readonly unch = new Cell(h('span.num'));
   private readonly halted = new Cell(h('span.num'));
-  private readonly session = new Cell(h('span.session'));
   private readonly bar: HTMLElement;
   private readonly barUp: HTMLElement;
 
@@ -30,26 +30,30 @@ export class MarketHeader implements View {
       h('span.label', { text: 'Index' }),
       this.index.el,
       this.change.el,
+      this.pct.el,
       h('span.sep', { 'aria-hidden': 'true' }),
-      h('span.label', { text: 'Adv' }),
+      h('span.label.breadth', { text: 'Adv' }),
       this.adv.el,
-      h('span.label', { text: 'Dec' }),
+      h('span.label.breadth', { text: 'Dec' }),
       this.dec.el,
       this.bar,
-      h('span.label', { text: 'Unch' }),
+      h('span.label.breadth.unch', { text: 'Unch' }),
       this.unch.el,
-      h('span.label', { text: 'Halted' }),
+      h('span.label.breadth', { text: 'Halted' }),
       this.halted.el,
-      this.session.el,
     );
+    for (const c of [this.adv, this.dec, this.unch, this.halted]) c.el.classList.add('breadth');
+    this.unch.el.classList.add('unch');
   }
 
   paint(f: Frame): void {
     if (f.paused || !f.marketDirty) return;
     const m = this.store.market;
     this.index.set(fmtPrice(m?.index));
-    this.change.set(m ? `${fmtChange(m.change)} (${fmtPct(m.changePct)})` : '–');
+    this.change.set(m ? fmtChange(m.change) : '–');
     this.change.cls(`idx-chg num ${signClass(m?.change)}`);
+    this.pct.set(m ? `(${fmtPct(m.changePct)})` : '');
+    this.pct.cls(`idx-pct num ${signClass(m?.change)}`);
     this.adv.set(m ? String(m.advancers) : '–');
     this.dec.set(m ? String(m.decliners) : '–');
     this.unch.set(m ? String(m.unchanged) : '–');
@@ -57,31 +61,38 @@ export class MarketHeader implements View {
     const total = m ? m.advancers + m.decliners : 0;
     this.barUp.style.width = total ? `${(100 * m!.advancers) / total}%` : '50%';
     this.bar.title = m ? `${m.advancers} advancing, ${m.decliners} declining` : '';
-    const session = this.store.session?.state ?? m?.session ?? '';
-    this.session.set(session ? `Session ${session}` : '');
-    this.session.cls(`session ${session === 'open' ? 'open' : 'closed'}`);
+    this.bar.setAttribute('aria-label', this.bar.title);
   }
 }
 
-/** Top movers by score and by %change, re-ranked at most once a second. */
+/**
+ * Top movers by score and by %change, re-ranked at most once a second from
+ * the current values of the rows the watchlist's scope shows (every symbol,
+ * or my list). A gainer is up and a loser down: with three symbols, two up,
+ * the losers list one.
+ */
 export class Movers implements View {
   readonly el: HTMLElement;
-  private readonly lists: { key: (r: Row) => number | undefined; dir: 1 | -1; ol: HTMLOListElement; fmt: (r: Row) => string }[] = [];
+  private readonly lists: { key: (r: Row) => number | undefined; dir: 1 | -1; sign: 1 | -1 | 0; ol: HTMLOListElement; fmt: (r: Row) => string; none: HTMLElement }[] = [];
   private last = 0;
   private seenVersion = -1;
+  private scopeKey = '';
 
   constructor(
     private readonly store: Store,
     private readonly onPick: (sym: string) => void,
+    /** The rows to rank (the watchlist's scope); every row by default. */
+    private readonly scope: () => Row[] = () => [...store.rows.values()],
   ) {
-    const make = (title: string, key: (r: Row) => number | undefined, dir: 1 | -1, fmt: (r: Row) => string) => {
+    const make = (title: string, key: (r: Row) => number | undefined, dir: 1 | -1, fmt: (r: Row) => string, sign: 1 | -1 | 0 = 0) => {
       const ol = h('ol.movers-list', { 'aria-label': title });
       ol.addEventListener('click', (e) => {
         const li = (e.target as HTMLElement).closest('li');
         if (li?.dataset.sym) this.onPick(li.dataset.sym);
       });
-      this.lists.push({ key, dir, ol, fmt });
-      return h('div.movers-col', {}, h('h3', { text: title }), ol);
+      const none = h('p.movers-none', { text: sign > 0 ? 'None up.' : sign < 0 ? 'None down.' : 'None yet.', hidden: true });
+      this.lists.push({ key, dir, sign, ol, fmt, none });
+      return h('div.movers-col', {}, h('h3', { text: title }), ol, none);
     };
     const score = (r: Row) => r.score?.score;
     const pct = (r: Row) => r.quote?.changePct;
@@ -94,23 +105,29 @@ export class Movers implements View {
         {},
         make('Best score', score, -1, (r) => fmtScore(r.score?.score)),
         make('Worst score', score, 1, (r) => fmtScore(r.score?.score)),
-        make('Gainers', pct, -1, (r) => fmtPct(r.quote?.changePct)),
-        make('Losers', pct, 1, (r) => fmtPct(r.quote?.changePct)),
+        make('Gainers', pct, -1, (r) => fmtPct(r.quote?.changePct), 1),
+        make('Losers', pct, 1, (r) => fmtPct(r.quote?.changePct), -1),
       ),
     );
   }
 
   paint(f: Frame): boolean {
     if (f.paused) return false;
-    if (f.version === this.seenVersion && (f.dirty.size === 0 || f.now - this.last < 1000)) return false;
+    const rows = this.scope();
+    const scopeKey = rows.length < 200 ? rows.map((r) => r.sym).join() : String(rows.length);
+    if (f.version === this.seenVersion && scopeKey === this.scopeKey && (f.dirty.size === 0 || f.now - this.last < 1000)) return false;
     this.seenVersion = f.version;
+    this.scopeKey = scopeKey;
     this.last = f.now;
-    const rows = [...this.store.rows.values()];
     for (const l of this.lists) {
       const ranked = rows
-        .filter((r) => l.key(r) !== undefined)
-        .sort((a, b) => (l.key(a)! - l.key(b)!) * l.dir)
+        .filter((r) => {
+          const k = l.key(r);
+          return k !== undefined && Number.isFinite(k) && (l.sign === 0 || Math.sign(k) === l.sign);
+        })
+        .sort((a, b) => (l.key(a)! - l.key(b)!) * l.dir || (a.sym < b.sym ? -1 : 1))
         .slice(0, 5);
+      l.none.hidden = ranked.length > 0 || !this.store.ready;
       const items = l.ol.children;
       for (let i = 0; i < 5; i++) {
         let li = items[i] as HTMLLIElement | undefined;
@@ -206,12 +223,52 @@ export function heatColor(pct: number): string {
   return `hsl(${hue} ${sat.toFixed(0)}% ${light.toFixed(0)}%)`;
 }
 
-/** The sector heatmap, sized by weight and coloured by %change; and the halts. */
+/** Short names for sectors, for tiles too small for the full one. */
+const SHORT: Record<string, string> = {
+  Technology: 'Tech',
+  Communication: 'Comm',
+  'Consumer Discretionary': 'Cons. disc.',
+  'Consumer Staples': 'Staples',
+  'Health Care': 'Health',
+  Financials: 'Fin',
+  Industrials: 'Indus',
+  Energy: 'Energy',
+  Materials: 'Mat',
+  Utilities: 'Util',
+  'Real Estate': 'RE',
+};
+
+interface Tile {
+  el: HTMLElement;
+  name: HTMLElement;
+  pct: HTMLElement;
+  w: number;
+  h: number;
+  fitted: string; // the pct text the labels were fitted for
+}
+
+/** Which labels a tile of w×h has room for, given the widths of its texts. */
+export function tileLabels(w: number, hgt: number, text: { name: number; short: number; pct: number; pctSmall: number }): 'full' | 'short' | 'pct' | 'pct-small' | 'none' {
+  if (hgt >= 34 && w >= Math.max(text.name, text.pct) + 10) return 'full';
+  if (hgt >= 34 && w >= Math.max(text.short, text.pct) + 10) return 'short';
+  if (hgt >= 18 && w >= text.pct + 10) return 'pct';
+  if (hgt >= 12 && w >= text.pctSmall + 4) return 'pct-small';
+  return 'none';
+}
+
+/**
+ * The sector heatmap, sized by weight and coloured by %change: each tile
+ * shows its name and %, or its short name, or its % alone in a smaller type,
+ * down to the smallest tile that fits a number; the title tells the rest.
+ * And the halts.
+ */
 export class Heatmap implements View {
   readonly el: HTMLElement;
   private readonly map: HTMLElement;
   private readonly halts: HTMLElement;
-  private tiles = new Map<string, { el: HTMLElement; name: HTMLElement; pct: HTMLElement }>();
+  private tiles = new Map<string, Tile>();
+  private measureCtx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null = null;
+  private font = '';
   private layoutKey = '';
   private w = 0;
   private hgt = 0;
@@ -255,14 +312,15 @@ export class Heatmap implements View {
         if (!t) {
           const name = h('span.tile-name', { text: s.sector });
           const pct = h('span.tile-pct.num');
-          t = { el: h('div.tile', { role: 'listitem' }, name, pct), name, pct };
+          t = { el: h('div.tile', { role: 'listitem' }, name, pct), name, pct, w: 0, h: 0, fitted: '' };
           this.tiles.set(s.sector, t);
           this.map.append(t.el);
         }
         const r = rects[i];
-        Object.assign(t.el.style, { left: `${r.x}px`, top: `${r.y}px`, width: `${Math.max(0, r.w - 2)}px`, height: `${Math.max(0, r.h - 2)}px` });
-        t.el.classList.toggle('small', r.w < 70 || r.h < 34);
-        t.el.classList.toggle('tiny', r.w < 44 || r.h < 26); // too small for words: the title tells
+        t.w = Math.max(0, r.w - 2);
+        t.h = Math.max(0, r.h - 2);
+        t.fitted = '';
+        Object.assign(t.el.style, { left: `${r.x}px`, top: `${r.y}px`, width: `${t.w}px`, height: `${t.h}px` });
       });
     }
     for (const s of sectors) {
@@ -270,11 +328,35 @@ export class Heatmap implements View {
       if (!t) continue;
       const p = fmtPct(s.changePct);
       if (t.pct.textContent !== p) t.pct.textContent = p;
+      if (t.fitted !== p) this.fit(t, s.sector, p);
       t.el.style.background = heatColor(s.changePct);
       t.el.title = `${s.sector}: ${p}, weight ${(s.weight * 100).toFixed(1)}%, ${s.advancers} up, ${s.decliners} down`;
       t.el.setAttribute('aria-label', `${s.sector} ${p}`);
     }
     this.paintHalts();
+  }
+
+  /** Text width in px at a font size, in the page's font, weight 600. */
+  private textWidth(text: string, px: number): number {
+    if (!this.measureCtx) {
+      this.measureCtx = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1).getContext('2d') : document.createElement('canvas').getContext('2d');
+    }
+    const c = this.measureCtx;
+    if (!c) return Infinity;
+    this.font ||= getComputedStyle(this.map).fontFamily;
+    c.font = `600 ${px}px ${this.font}`;
+    return c.measureText(text).width;
+  }
+
+  /** Chooses the labels a tile has room for. */
+  private fit(t: Tile, sector: string, pct: string): void {
+    t.fitted = pct;
+    const short = SHORT[sector] ?? sector.split(/\s+/).map((w) => w[0]).join('');
+    const kind = tileLabels(t.w, t.h, { name: this.textWidth(sector, 11), short: this.textWidth(short, 11), pct: this.textWidth(pct, 11), pctSmall: this.textWidth(pct, 9) });
+    const name = kind === 'short' ? short : sector;
+    if (t.name.textContent !== name) t.name.textContent = name;
+    const cls = `tile lbl-${kind}`;
+    if (t.el.className !== cls) t.el.className = cls;
   }
 
   private paintHalts(): void {

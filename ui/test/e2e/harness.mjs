@@ -156,7 +156,7 @@ export async function run() {
   let skipped = 0;
   const only = process.env.E2E_ONLY;
   for (const t of tests) {
-    if (only && !t.name.includes(only)) continue;
+    if (only && !only.split('|').some((o) => t.name.includes(o))) continue;
     const t0 = Date.now();
     try {
       const reason = t.skip ? await t.skip() : null;

@@ -87,6 +87,28 @@ describe('shared stream (the hub)', () => {
     b.close();
   });
 
+  it('hands a late tab the session too: a feed that ended, a market that closed', async () => {
+    const { hub } = setup();
+    const a = new Tab(hub, 'a');
+    const b = new Tab(hub, 'b');
+    const c = new Tab(hub, 'c');
+    a.send({ t: 'hello', tab: 'a', visible: true });
+    const es = FakeEventSource.last();
+    es.accept();
+    es.emit('snapshot', { ...snapshot([quote('A', 100)]), session: { state: 'closed', reason: 'bell', ts: 1 } }, 1);
+    vi.advanceTimersByTime(10);
+    b.send({ t: 'hello', tab: 'b', visible: true });
+    es.emit('status', { state: 'ended', reason: 'the file ran out', ts: 2 }, 2);
+    vi.advanceTimersByTime(10);
+    c.send({ t: 'hello', tab: 'c', visible: true });
+    await settle();
+    expect(b.store.session?.state).toBe('ended'); // from its snapshot (closed), then the event
+    expect(c.store.session?.state).toBe('ended'); // from its snapshot alone
+    const firstB = b.msgs.find((m) => m.t === 'events')!;
+    expect(firstB.t === 'events' && firstB.evs[0].name === 'snapshot' && firstB.evs[0].data.session?.state).toBe('closed');
+    for (const t of [a, b, c]) t.close();
+  });
+
   it('batches events to tabs instead of posting each one', async () => {
     const { hub } = setup();
     const a = new Tab(hub, 'a');

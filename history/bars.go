@@ -1,0 +1,213 @@
+package history
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+)
+
+// Interval is a bar length the store keeps.
+type Interval struct {
+	Name   string // as in the query: "1s", "1m"
+	Millis int64
+}
+
+// Intervals are the bar lengths every symbol has, shortest first.
+var Intervals = [...]Interval{{"1s", 1000}, {"5s", 5000}, {"15s", 15000}, {"1m", 60000}, {"5m", 300000}}
+
+// intervalNames lists Intervals for error messages: "1s, 5s, 15s, 1m, 5m".
+func intervalNames() string {
+	names := make([]string, len(Intervals))
+	for i, iv := range Intervals {
+		names[i] = iv.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Bar is one interval of a symbol's trading, as API.md's history has it.
+type Bar struct {
+	T int64   `json:"t"` // start, Unix ms, a multiple of the interval
+	O float64 `json:"o"`
+	H float64 `json:"h"`
+	L float64 `json:"l"`
+	C float64 `json:"c"`
+	V int64   `json:"v"` // shares traded in the bar
+}
+
+// Page is the answer to one history request.
+type Page struct {
+	Symbol   string `json:"symbol"`
+	Interval string `json:"interval"`
+	ID       uint64 `json:"id"`
+	Bars     []Bar  `json:"bars"`
+}
+
+// Default and bounds of the bars kept per symbol and interval.
+const (
+	// MaxLimit is the most bars one request may ask for.
+	MaxLimit = 5000
+	// DefaultLimit is what a request without limit gets.
+	DefaultLimit = 500
+	// budget is the bars kept for all symbols and intervals together (at
+	// most about 48 bytes each), when Options.Keep is 0.
+	budget  = 1_500_000
+	minKeep = 30
+)
+
+// Options tunes a Store.
+type Options struct {
+	// Keep is how many bars each symbol keeps per interval, the newest. 0
+	// means as many as a request may ask for (MaxLimit), or fewer in a
+	// universe of more than 60 symbols, so that all of them stay under 1.5
+	// million bars (about 72 MB), but never fewer than 30.
+	Keep int
+}
+
+// series is one symbol's bars at one interval: a ring of at most keep bars.
+type series struct {
+	buf  []Bar // oldest first until full; then a ring whose oldest is at head
+	head int
+}
+
+func (s *series) last() *Bar {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if s.head == 0 {
+		return &s.buf[len(s.buf)-1]
+	}
+	return &s.buf[s.head-1]
+}
+
+func (s *series) push(b Bar, keep int) {
+	if len(s.buf) < keep {
+		s.buf = append(s.buf, b)
+		return
+	}
+	s.buf[s.head] = b
+	s.head = (s.head + 1) % len(s.buf)
+}
+
+// tail appends the newest n bars to out, oldest first.
+func (s *series) tail(out []Bar, n int) []Bar {
+	n = min(n, len(s.buf))
+	for k := len(s.buf) - n; k < len(s.buf); k++ {
+		out = append(out, s.buf[(s.head+k)%len(s.buf)])
+	}
+	return out
+}
+
+// Store holds every symbol's bars. It is written by the one goroutine that
+// publishes the market and read by any number of requests.
+type Store struct {
+	// Set at construction, then read-only.
+	index map[string]int
+	keep  int
+
+	// Guarded by mu.
+	mu     sync.RWMutex
+	series [][len(Intervals)]series // by symbol index
+	id     uint64                   // the newest event folded in
+}
+
+// New returns an empty store for symbols.
+func New(symbols []string, opts Options) *Store {
+	keep := opts.Keep
+	if keep <= 0 {
+		keep = MaxLimit
+		if per := budget / (len(Intervals) * max(1, len(symbols))); per < keep {
+			keep = max(minKeep, per)
+		}
+	}
+	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols))}
+	for i, sym := range symbols {
+		s.index[sym] = i
+	}
+	return s
+}
+
+// Keep returns how many bars each symbol keeps per interval.
+func (s *Store) Keep() int { return s.keep }
+
+// add folds one trade into every interval of symbol i; ts is Unix ms.
+// Callers hold mu. A trade older than the newest bar (a clock that stepped
+// back) counts in the newest bar, so that bars never go back in time.
+func (s *Store) add(i int, ts, price float64, size int64) {
+	if !(price > 0) || math.IsInf(price, 0) || math.IsNaN(ts) || math.IsInf(ts, 0) {
+		return
+	}
+	ms := int64(math.Floor(ts))
+	for k, iv := range Intervals {
+		sr := &s.series[i][k]
+		t := ms - ms%iv.Millis
+		if ms < 0 && ms%iv.Millis != 0 {
+			t -= iv.Millis
+		}
+		if b := sr.last(); b != nil && t <= b.T {
+			b.H = max(b.H, price)
+			b.L = min(b.L, price)
+			b.C = price
+			b.V += size
+			continue
+		}
+		sr.push(Bar{T: t, O: price, H: price, L: price, C: price, V: size}, s.keep)
+	}
+}
+
+// Add folds one trade of symbol (price, size shares, at ts Unix ms) into
+// its bars, without an id. It reports false for a symbol the store does not
+// know.
+func (s *Store) Add(symbol string, ts, price float64, size int64) bool {
+	i, ok := s.index[symbol]
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	s.add(i, ts, price, size)
+	s.mu.Unlock()
+	return true
+}
+
+// fold records event id (0: none) and, for a trade of a known symbol, folds
+// it in, in one step, so that a reader never sees bars and an id that
+// disagree.
+func (s *Store) fold(id uint64, symbol string, trade bool, ts, price float64, size int64) {
+	i, ok := s.index[symbol]
+	s.mu.Lock()
+	if trade && ok {
+		s.add(i, ts, price, size)
+	}
+	if id > s.id {
+		s.id = id
+	}
+	s.mu.Unlock()
+}
+
+// Query returns the newest limit bars (1 to MaxLimit) of symbol at the
+// interval named, oldest first, with the id of the newest event folded in.
+func (s *Store) Query(symbol, interval string, limit int) (Page, error) {
+	i, ok := s.index[symbol]
+	if !ok {
+		return Page{}, fmt.Errorf("history: unknown symbol %q", symbol)
+	}
+	k := -1
+	for j, iv := range Intervals {
+		if iv.Name == interval {
+			k = j
+		}
+	}
+	if k < 0 {
+		return Page{}, fmt.Errorf("history: interval %q is not one of %s", interval, intervalNames())
+	}
+	if limit < 1 || limit > MaxLimit {
+		return Page{}, fmt.Errorf("history: limit %d: want 1 to %d", limit, MaxLimit)
+	}
+	p := Page{Symbol: symbol, Interval: interval}
+	s.mu.RLock()
+	sr := &s.series[i][k]
+	p.Bars = sr.tail(make([]Bar, 0, min(limit, len(sr.buf))), limit)
+	p.ID = s.id
+	s.mu.RUnlock()
+	return p, nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A fresh server's chart opens on the day so far: its 1m history holds the
+// morning the simulation traded before going live, and the day's figures in
+// the snapshot agree with it.
+func TestHistoryOfAFreshServer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-seed", "4")
+	before, body := get(t, s.url+"/api/snapshot")
+	var snap struct {
+		Quotes []struct {
+			Symbol          string
+			Open, High, Low float64
+		}
+	}
+	json.Unmarshal([]byte(body), &snap)
+	snapID, _ := strconv.ParseUint(before.Header.Get("X-Last-Event-ID"), 10, 64)
+	resp, body := get(t, s.url+"/api/history?symbol=AAPL&interval=1m&limit=5000")
+	var h struct {
+		Symbol, Interval string
+		ID               uint64
+		Bars             []struct {
+			T          int64
+			O, H, L, C float64
+			V          int64
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &h); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %v", resp.Status, body, err)
+	}
+	if h.Symbol != "AAPL" || h.Interval != "1m" || len(h.Bars) < 60 || h.ID < snapID {
+		t.Fatalf("history: %s %s, %d bars, id %d (snapshot %d): want the day so far, at least 60 bars", h.Symbol, h.Interval, len(h.Bars), h.ID, snapID)
+	}
+	for i := 1; i < len(h.Bars); i++ {
+		if h.Bars[i].T <= h.Bars[i-1].T || h.Bars[i].T%60000 != 0 {
+			t.Fatalf("bar %d starts at %d after %d", i, h.Bars[i].T, h.Bars[i-1].T)
+		}
+	}
+	if first := time.UnixMilli(h.Bars[0].T); time.Since(first) < 90*time.Minute {
+		t.Errorf("the day opened at %v, %v ago; want about a quarter of a trading day (97.5 min)", first, time.Since(first))
+	}
+	var q = snap.Quotes[0]
+	for _, x := range snap.Quotes {
+		if x.Symbol == "AAPL" {
+			q = x
+		}
+	}
+	hi, lo := h.Bars[0].H, h.Bars[0].L
+	for _, b := range h.Bars {
+		hi, lo = max(hi, b.H), min(lo, b.L)
+	}
+	if q.Open != h.Bars[0].O || hi < q.High || lo > q.Low {
+		t.Errorf("AAPL's day: open %v high %v low %v; its bars: open %v high %v low %v", q.Open, q.High, q.Low, h.Bars[0].O, hi, lo)
+	}
+
+	// Mistakes are 400s with the API's JSON error; a POST is a 405.
+	for _, p := range []string{"symbol=NOPE&interval=1m", "symbol=AAPL&interval=2m", "symbol=AAPL&interval=1m&limit=9999"} {
+		resp, body := get(t, s.url+"/api/history?"+p)
+		var e map[string]any
+		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == nil {
+			t.Errorf("%s: %s %s, want 400 with a JSON error", p, resp.Status, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/api/history?symbol=AAPL&interval=1m", nil)
+	if resp, body := do(t, req); resp.StatusCode != 405 || !strings.Contains(body, `"error"`) {
+		t.Errorf("POST: %s %s", resp.Status, body)
+	}
+}
+
+// A file source builds its history as it plays, and when it runs out the
+// stream says the feed ended.
+func TestAFileSourcesHistoryAndItsEnd(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-source", "file:testdata/small.csv", "-speed", "0")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := get(t, s.url+"/api/snapshot")
+		var snap struct {
+			Session *struct{ State, Reason string }
+		}
+		json.Unmarshal([]byte(body), &snap)
+		if snap.Session != nil && snap.Session.State == "ended" && snap.Session.Reason != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ended status after the file ran out: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the server, not synchronising
+	}
+	c := openEvents(t, nil, s.url+"/events")
+	if ev := c.next(t); ev.Name != "snapshot" || !strings.Contains(ev.Data, `"state":"ended"`) {
+		t.Errorf("a client joining after the end: %s %s", ev.Name, ev.Data)
+	}
+	_, body := get(t, s.url+"/api/history?symbol=ACME&interval=5s")
+	var h struct {
+		Bars []struct {
+			T int64
+			C float64
+			V int64
+		}
+	}
+	json.Unmarshal([]byte(body), &h)
+	var vol int64
+	for _, b := range h.Bars {
+		vol += b.V
+	}
+	// small.csv: ACME trades from 14:30:00.687 to its last row at 23.19.
+	if len(h.Bars) < 3 || h.Bars[0].T != time.Date(2024, 3, 1, 14, 30, 0, 0, time.UTC).UnixMilli() || h.Bars[len(h.Bars)-1].C != 23.19 || vol < 1000 {
+		t.Errorf("ACME 5s bars from the file: %s", body)
+	}
+}
