@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 // eventSource is a client of /events that behaves as a browser's
@@ -158,7 +159,7 @@ func (es *eventSource) follow(t *testing.T, last, until uint64) uint64 {
 	t.Helper()
 	for last < until {
 		ev := es.next(t)
-		if got := eventID(t, ev); ev.Name == "reset" || ev.Name == "snapshot" || got != last+1 {
+		if ev.Name == "reset" || ev.Name == "snapshot" || sse.ID(t, ev) != last+1 {
 			t.Fatalf("after id %d: %s id %q, want the event with id %d (a gap, a duplicate or a reset)", last, ev.Name, ev.ID, last+1)
 		}
 		last++

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"tickertape/internal/sse"
 )
 
 // printed is a server run through run with everything it prints kept:
@@ -127,7 +129,7 @@ func TestBrokerCredentialsNeverPrinted(t *testing.T) {
 			}
 			var metrics []string
 			for _, p := range []*printed{pub, cons} {
-				_, m := get(t, p.url+"/metrics")
+				_, m := sse.Get(t, p.url+"/metrics")
 				metrics = append(metrics, m)
 				p.stop(t)
 			}

@@ -1,0 +1,14 @@
+// Package sse holds the test helpers every package of tickertape shares,
+// so that each exists once. Only _test.go files import it.
+//
+// What to use for what:
+//
+//   - [Open] (or [OpenContext], whose request also ends with a context)
+//     GETs an event stream and fails the test unless it answers 200; the
+//     [Client] it returns reads it with [feed.Reader], the HTML standard's
+//     parser: [Client.Next] fails the test on an error, [Client.Reader]
+//     is there for what a test reads itself (the end of a stream, retry:),
+//     [Client.Stop] ends the stream early.
+//   - [ID] reads the id an event carries as a number.
+//   - [Get] and [Do] make a request and return its response and body.
+package sse
