@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 func jobsServer(t *testing.T) (*Jobs, *httptest.Server) {
@@ -164,13 +165,8 @@ func TestJobsBadRequests(t *testing.T) {
 			t.Errorf("POST %s: %d %v; want 400 naming %q", body, code, m, field)
 		}
 	}
-	resp, err := http.Get(srv.URL + "/api/jobs/42/events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), `"error"`) {
+	resp, b := sse.Get(t, srv.URL+"/api/jobs/42/events")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(b, `"error"`) {
 		t.Errorf("unknown job: %s %s; want a JSON 404", resp.Status, b)
 	}
 }

@@ -11,4 +11,8 @@
 //     [Client.Stop] ends the stream early.
 //   - [ID] reads the id an event carries as a number.
 //   - [Get] and [Do] make a request and return its response and body.
+//   - [StartServer] (or [NewServer], for a test that closes it itself)
+//     serves /events, /ws and /metrics from a market, a [feed.Log] and a
+//     [feed.Hub] on an httptest server: the node for the packages that
+//     cannot call package main's run.
 package sse
