@@ -244,7 +244,7 @@ func (n *nodeProcess) term(t *testing.T) error {
 func TestNginxTwoNodes(t *testing.T) {
 	t.Parallel()
 	nginxBinary(t) // skip before starting anything
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	// A slow market: a buffering proxy would hold its small events for
 	// many seconds before passing a buffer's worth on.

@@ -15,78 +15,6 @@ import (
 	"tickertape/internal/sse"
 )
 
-// startNATS runs a NATS server with JetStream in the test process, its
-// store in dir, on 127.0.0.1:port (0: a free port). It is shut down at the
-// end of the test, or earlier by stopNATS.
-func startNATS(t *testing.T, dir string, port int) *natsserver.Server {
-	t.Helper()
-	if port == 0 {
-		port = natsserver.RANDOM_PORT
-	}
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true, ServerName: "test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { stopNATS(t, ns) })
-	return ns
-}
-
-// stopNATS waits until every stream on ns has set up its sources, then
-// shuts ns down and waits until it has stopped. A stream (the state stream
-// sources the events stream) sets up a source on a timer, a moment after
-// it starts, by asking for a consumer; the answer is awaited by a goroutine
-// that Shutdown does not end and WaitForShutdown does not wait for. A
-// server shut down before the answer leaves that goroutine
-// ((*stream).trySetupSourceConsumer.func3) waiting out a 30 s timeout, for
-// goleak to find. A source the stream has heard from has had its answer.
-func stopNATS(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	if ns.Running() {
-		waitSourcesSetUp(t, ns)
-	}
-	ns.Shutdown()
-	ns.WaitForShutdown()
-}
-
-// waitSourcesSetUp waits until every source of every stream on ns has
-// been heard from since the stream started.
-func waitSourcesSetUp(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, err := ns.Jsz(&natsserver.JSzOptions{Streams: true})
-		if err != nil {
-			t.Errorf("nats-server: %v", err)
-			return
-		}
-		pending := ""
-		for _, acc := range info.AccountDetails {
-			for _, st := range acc.Streams {
-				for _, src := range st.Sources {
-					if src.Active < 0 { // -1: not heard from yet
-						pending = st.Name + " from " + src.Name
-					}
-				}
-			}
-		}
-		if pending == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("nats-server: stream %s never set up its source", pending)
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // polling the server's view: it has no event for this
-	}
-}
-
 func natsPort(ns *natsserver.Server) int { return ns.Addr().(*net.TCPAddr).Port }
 
 // readRun reads n events that must follow after on a resumed stream: no
@@ -140,7 +68,7 @@ func waitForID(t *testing.T, base string, id uint64) {
 // duplicate.
 func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "10", "-symbols", "50")
 	a := startServer(t, map[string]string{"TICKERTAPE_BROKER": url}) // the environment works too
@@ -231,7 +159,7 @@ func mustGet(t *testing.T, url string) string {
 func TestClusterBrokerOutage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	ns := startNATS(t, dir, 0)
+	ns := sse.StartNATS(t, dir, 0)
 	port := natsPort(ns)
 	url := ns.ClientURL()
 	// Fast enough that events are in flight when the broker goes.
@@ -243,12 +171,12 @@ func TestClusterBrokerOutage(t *testing.T) {
 		last = sse.ID(t, c.Next(t))
 	}
 
-	stopNATS(t, ns)
+	sse.StopNATS(t, ns)
 	waitMetric(t, a.url, "tickertape_broker_connected", func(v float64) bool { return v == 0 })
 	if resp, _ := sse.Get(t, a.url+"/api/snapshot"); resp.StatusCode != 200 {
 		t.Fatalf("snapshot during the outage: %s", resp.Status)
 	}
-	startNATS(t, dir, port)
+	sse.StartNATS(t, dir, port)
 	waitMetric(t, a.url, "tickertape_broker_connected", func(v float64) bool { return v == 1 })
 	_, pubAt := snapshotOf(t, pub.url)
 
@@ -314,7 +242,7 @@ func TestClusterErrors(t *testing.T) {
 // a silent gap, and the jump is counted.
 func TestClusterPublisherRestart(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	args := []string{"-broker", url, "-broker-publish", "-rate", "100", "-symbols", "10"}
 	pub := startServer(t, nil, args...)
@@ -351,7 +279,7 @@ func TestClusterPublisherRestart(t *testing.T) {
 // (a supervisor restarts it, and it takes the new universe up).
 func TestClusterUniverseChange(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "100", "-symbols", "AAPL,MSFT")
 	a := startServer(t, nil, "-broker", url)

@@ -69,26 +69,13 @@ func (p *printed) stop(t *testing.T) {
 // password, or only the token (user ""), in dir on port (0: any).
 func startAuthNATS(t *testing.T, dir string, port int, user, secret string) *natsserver.Server {
 	t.Helper()
-	if port == 0 {
-		port = natsserver.RANDOM_PORT
-	}
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true, ServerName: "test"}
-	if user != "" {
-		opts.Username, opts.Password = user, secret
-	} else {
-		opts.Authorization = secret
-	}
-	ns, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { stopNATS(t, ns) })
-	return ns
+	return sse.StartNATS(t, dir, port, func(opts *natsserver.Options) {
+		if user != "" {
+			opts.Username, opts.Password = user, secret
+		} else {
+			opts.Authorization = secret
+		}
+	})
 }
 
 // The broker's credentials are never printed: not by a publisher given
@@ -119,7 +106,7 @@ func TestBrokerCredentialsNeverPrinted(t *testing.T) {
 			}
 
 			// An outage: both log the connection lost, and back.
-			stopNATS(t, ns)
+			sse.StopNATS(t, ns)
 			for _, p := range []*printed{pub, cons} {
 				waitMetric(t, p.url, "tickertape_broker_connected", func(v float64) bool { return v == 0 })
 			}

@@ -15,4 +15,6 @@
 //     serves /events, /ws and /metrics from a market, a [feed.Log] and a
 //     [feed.Hub] on an httptest server: the node for the packages that
 //     cannot call package main's run.
+//   - [StartNATS] runs an embedded NATS server with JetStream;
+//     [StopNATS] stops it without leaving a goroutine behind.
 package sse
