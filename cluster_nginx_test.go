@@ -340,17 +340,17 @@ func TestNginxTwoNodes(t *testing.T) {
 	// takes ever completes: it must take new streams at once all the same,
 	// not be shunned for having failed.
 	on = startNodeProcess(t, on.addr, nodeArgs...)
-	srcs := make([]*eventSource, 10)
+	srcs := make([]*sse.EventSource, 10)
 	lasts := make([]uint64, len(srcs))
 	for i := range srcs {
-		srcs[i] = openEventSource(t, nil, base+"/events")
+		srcs[i] = sse.OpenEventSource(t, nil, base+"/events")
 	}
 	for i := range srcs {
-		ev := srcs[i].next(t)
+		ev := srcs[i].Next(t)
 		if ev.Name != "snapshot" {
 			t.Fatalf("EventSource %d through nginx: first %s, want the snapshot", i, ev.Name)
 		}
-		lasts[i] = srcs[i].follow(t, sse.ID(t, ev), sse.ID(t, ev)+3)
+		lasts[i] = srcs[i].Follow(t, sse.ID(t, ev), sse.ID(t, ev)+3)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for clients(on)+clients(other) != float64(len(srcs)) {
@@ -370,7 +370,7 @@ func TestNginxTwoNodes(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for clients(n) != float64(len(srcs)) {
 			for i, es := range srcs {
-				if err := es.failed(); err != nil {
+				if err := es.Failed(); err != nil {
 					t.Fatalf("%s: EventSource %d closed for good: %v", what, i, err)
 				}
 			}
@@ -381,7 +381,7 @@ func TestNginxTwoNodes(t *testing.T) {
 		}
 		_, at := snapshotOf(t, n.url)
 		for i, es := range srcs {
-			lasts[i] = es.follow(t, lasts[i], max(at, lasts[i])+3)
+			lasts[i] = es.Follow(t, lasts[i], max(at, lasts[i])+3)
 		}
 	}
 
@@ -398,16 +398,16 @@ func TestNginxTwoNodes(t *testing.T) {
 	down := time.Now()
 	opened := make([]int, len(srcs))
 	for i, es := range srcs {
-		opened[i] = es.streamsOpened()
+		opened[i] = es.StreamsOpened()
 	}
 	deadline = down.Add(30 * time.Second)
 	for waiting := true; waiting; {
 		waiting = time.Since(down) < 5*time.Second
 		for i, es := range srcs {
-			if err := es.failed(); err != nil {
+			if err := es.Failed(); err != nil {
 				t.Fatalf("every node down: EventSource %d closed for good: %v", i, err)
 			}
-			waiting = waiting || es.streamsOpened() < opened[i]+2
+			waiting = waiting || es.StreamsOpened() < opened[i]+2
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("every node down: the EventSources do not reconnect every retry: through nginx")

@@ -9,6 +9,9 @@
 //     parser: [Client.Next] fails the test on an error, [Client.Reader]
 //     is there for what a test reads itself (the end of a stream, retry:),
 //     [Client.Stop] ends the stream early.
+//   - [OpenEventSource] runs an [EventSource]: a client that reconnects
+//     with Last-Event-ID after the end of a stream or a network error, and
+//     closes for good on a non-200 answer, as a browser's does.
 //   - [ID] reads the id an event carries as a number.
 //   - [Get] and [Do] make a request and return its response and body.
 //   - [StartServer] (or [NewServer], for a test that closes it itself)
