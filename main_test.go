@@ -26,12 +26,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// server is a tickertape started through run, as main starts it.
+// server is a tickertape started through run, as main starts it, with
+// all it prints kept.
 type server struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-	stderr *syncBuffer
+	url            string
+	cancel         context.CancelFunc
+	done           chan error
+	stdout, stderr *syncBuffer
 }
 
 // startServer runs the server with args (and -addr 127.0.0.1:0 unless args
@@ -48,14 +49,18 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	s := &server{cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	copied := make(chan struct{}) // closed when all run printed is in s.stdout
 	go func() {
 		err := run(ctx, args, func(k string) string { return env[k] }, pw, s.stderr)
 		pw.CloseWithError(errors.New("server stopped"))
+		<-copied
 		s.done <- err
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
+	br := bufio.NewReader(pr)
+	line, err := br.ReadString('\n')
+	s.stdout.Write([]byte(line))
+	go func() { io.Copy(s.stdout, br); close(copied) }()
 	if err != nil {
 		cancel()
 		t.Fatalf("server did not start: %v; %v; stderr: %s", err, <-s.done, s.stderr)
