@@ -16,12 +16,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,23 +64,8 @@ func waitMetric(t *testing.T, base, series string, ok func(float64) bool) float6
 // snapshot (an earlier run's id), never a silent gap.
 func TestSIGTERMWithOpenStreams(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-rate", "500", "-grace", "3s")
-	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no listening line: %v; %s", err, stderr.String())
-	}
-	base := strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
+	node := startNodeProcess(t, "127.0.0.1:0", "-rate", "500", "-grace", "3s")
+	base := node.url
 
 	type result struct {
 		lastID string
@@ -119,11 +102,8 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 	waitMetric(t, base, `tickertape_events_sent_total{transport="sse"}`, func(v float64) bool { return v > 30 })
 
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, stderr.String())
+	if err := node.term(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, node.stderr)
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("shutdown took %s, more than the 3s grace", took)
