@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 
 	"tickertape/compare/bench"
 	"tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 func checkBenchJSON(t *testing.T, out []byte, clients int) {
@@ -113,19 +112,8 @@ func TestServerRoutes(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pr, pw := io.Pipe()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate", "200", "-log-level", "error"},
-			func(string) string { return "" }, pw, io.Discard)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	_, base, _ := strings.Cut(strings.TrimSpace(line), "listening on ")
+	s := startServer(t, nil, "-rate", "200", "-log-level", "error")
+	base := s.url
 
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws?symbols=AAPL", nil)
 	if err != nil {
@@ -139,12 +127,7 @@ func TestServerRoutes(t *testing.T) {
 	}
 
 	job := startJob(t, base, `{"clients":2,"duration":"1s","rate":100,"transports":["ws"]}`)
-	resp, err := http.Get(base + "/api/jobs/" + job + "/events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	r := feed.NewReader(resp.Body)
+	r := sse.Open(t, nil, base+"/api/jobs/"+job+"/events").Reader
 	var last feed.Event
 	for {
 		e, err := r.Next()
@@ -156,8 +139,7 @@ func TestServerRoutes(t *testing.T) {
 	if !strings.Contains(last.Data, `"status":"done"`) || !strings.Contains(last.Data, `"clientsHeld":2`) {
 		t.Fatalf("last progress event %s; want done with 2 clients held", last.Data)
 	}
-	cancel()
-	if err := <-runErr; err != nil {
+	if err := s.stop(t); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 }

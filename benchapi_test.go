@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"tickertape/internal/sse"
 )
 
 // post sends POST /api/bench with a body, a Content-Type and an Origin
@@ -21,7 +23,7 @@ func postBench(t *testing.T, base, contentType, origin, body string) (int, map[s
 	if origin != "" {
 		req.Header.Set("Origin", origin)
 	}
-	resp, text := do(t, req)
+	resp, text := sse.Do(t, req)
 	var m map[string]any
 	if err := json.Unmarshal([]byte(text), &m); err != nil || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("POST /api/bench (%s, Origin %q, %q): %s %q %s: want a JSON answer", contentType, origin, body, resp.Status, resp.Header.Get("Content-Type"), text)
@@ -73,7 +75,7 @@ func TestBenchAPIForTheDashboardOnly(t *testing.T) {
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		req.Header.Set("Access-Control-Request-Headers", "content-type")
-		resp, _ := do(t, req)
+		resp, _ := sse.Do(t, req)
 		if got := resp.Header.Get("Access-Control-Allow-Origin") == origin; got != ok {
 			t.Errorf("preflight from %s: %s, Access-Control-Allow-Origin %q", origin, resp.Status, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
@@ -83,7 +85,7 @@ func TestBenchAPIForTheDashboardOnly(t *testing.T) {
 	if code, m := postBench(t, off.url, "application/json", "", run); code != http.StatusNotFound || !strings.Contains(m["error"].(string), "-bench-api") {
 		t.Errorf("-bench-api=false: POST %d %v, want a 404 naming -bench-api", code, m)
 	}
-	resp, body := get(t, off.url+"/api/jobs/1/events")
+	resp, body := sse.Get(t, off.url+"/api/jobs/1/events")
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "-bench-api") {
 		t.Errorf("-bench-api=false: GET /api/jobs/1/events %s %s, want a 404 naming -bench-api", resp.Status, body)
 	}
@@ -92,9 +94,9 @@ func TestBenchAPIForTheDashboardOnly(t *testing.T) {
 // follow reads a job's progress stream to its end, done or failed.
 func follow(t *testing.T, base, job string) {
 	t.Helper()
-	c := openEvents(t, nil, base+"/api/jobs/"+job+"/events")
+	c := sse.Open(t, nil, base+"/api/jobs/"+job+"/events")
 	for {
-		ev := c.next(t)
+		ev := c.Next(t)
 		if strings.Contains(ev.Data, `"status":"done"`) {
 			return
 		}

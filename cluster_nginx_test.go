@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 // nginxBinary finds Debian's nginx, or skips the test (CI installs it, so
@@ -141,7 +142,7 @@ http {
 
 // nextWithin reads the next event, failing if none comes within d: a
 // buffering proxy would hold small live events back far longer.
-func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
+func nextWithin(t *testing.T, c *sse.Client, d time.Duration) feed.Event {
 	t.Helper()
 	type result struct {
 		ev  feed.Event
@@ -149,7 +150,7 @@ func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
 	}
 	got := make(chan result, 1)
 	go func() {
-		ev, err := c.r.Next()
+		ev, err := c.Reader.Next()
 		got <- result{ev, err}
 	}()
 	select {
@@ -159,7 +160,7 @@ func nextWithin(t *testing.T, c *sseClient, d time.Duration) feed.Event {
 		}
 		return r.ev
 	case <-time.After(d):
-		c.stop() // ends the read above
+		c.Stop() // ends the read above
 		<-got
 		t.Fatalf("no event through nginx within %s: the proxy buffers the stream", d)
 		return feed.Event{}
@@ -243,7 +244,7 @@ func (n *nodeProcess) term(t *testing.T) error {
 func TestNginxTwoNodes(t *testing.T) {
 	t.Parallel()
 	nginxBinary(t) // skip before starting anything
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	// A slow market: a buffering proxy would hold its small events for
 	// many seconds before passing a buffer's worth on.
@@ -257,17 +258,17 @@ func TestNginxTwoNodes(t *testing.T) {
 	// response's headers back: they must come within seconds too.
 	tr := &http.Transport{ResponseHeaderTimeout: 3 * time.Second}
 	defer tr.CloseIdleConnections()
-	c := openEvents(t, &http.Client{Transport: tr}, base+"/events")
+	c := sse.Open(t, &http.Client{Transport: tr}, base+"/events")
 	if ev := nextWithin(t, c, 3*time.Second); ev.Name != "snapshot" {
 		t.Fatalf("first event through nginx: %s", ev.Name)
 	}
-	if got := c.resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/event-stream") {
+	if got := c.Response.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/event-stream") {
 		t.Fatalf("Content-Type through nginx: %q", got)
 	}
 	for range 3 {
 		nextWithin(t, c, 3*time.Second)
 	}
-	c.stop()
+	c.Stop()
 
 	// The WebSocket twin upgrades through nginx, Origin check included.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -297,10 +298,10 @@ func TestNginxTwoNodes(t *testing.T) {
 	}
 	waitClients(a, 0)
 	waitClients(b, 0)
-	c = openEvents(t, nil, base+"/events")
-	last := eventID(t, c.next(t)) // the snapshot
+	c = sse.Open(t, nil, base+"/events")
+	last := sse.ID(t, c.Next(t)) // the snapshot
 	for range 5 {
-		last = eventID(t, readRun(t, c, last, 1)[0])
+		last = sse.ID(t, readRun(t, c, last, 1)[0])
 	}
 	on, other := a, b
 	if clients(b) == 1 {
@@ -311,26 +312,26 @@ func TestNginxTwoNodes(t *testing.T) {
 		t.Fatalf("node after SIGTERM: %v; stderr: %s", err, on.stderr)
 	}
 	for {
-		ev, err := c.r.Next()
+		ev, err := c.Reader.Next()
 		if err != nil {
 			break // the stream ended; EventSource reconnects
 		}
-		if got := eventID(t, ev); got != last+1 {
+		if got := sse.ID(t, ev); got != last+1 {
 			t.Fatalf("after id %d: %s %q", last, ev.Name, ev.ID)
 		}
 		last++
 	}
-	c = openEvents(t, nil, base+"/events", "Last-Event-ID", strconv.FormatUint(last, 10))
+	c = sse.Open(t, nil, base+"/events", "Last-Event-ID", strconv.FormatUint(last, 10))
 	readRun(t, c, last, 10)
 	if v := clients(other); v != 1 {
 		t.Fatalf("the resumed stream is not on the other node (clients %v)", v)
 	}
-	c.stop()
+	c.Stop()
 	waitClients(other, 0)
 	// While it is down, nginx tries it (round robin: one request of two
 	// goes to it first), and answers each request from the other node.
 	for range 2 {
-		if resp, body := get(t, base+"/api/symbols"); resp.StatusCode != 200 {
+		if resp, body := sse.Get(t, base+"/api/symbols"); resp.StatusCode != 200 {
 			t.Fatalf("/api/symbols through nginx with a node down: %s %s", resp.Status, body)
 		}
 	}
@@ -339,17 +340,17 @@ func TestNginxTwoNodes(t *testing.T) {
 	// takes ever completes: it must take new streams at once all the same,
 	// not be shunned for having failed.
 	on = startNodeProcess(t, on.addr, nodeArgs...)
-	srcs := make([]*eventSource, 10)
+	srcs := make([]*sse.EventSource, 10)
 	lasts := make([]uint64, len(srcs))
 	for i := range srcs {
-		srcs[i] = openEventSource(t, nil, base+"/events")
+		srcs[i] = sse.OpenEventSource(t, nil, base+"/events")
 	}
 	for i := range srcs {
-		ev := srcs[i].next(t)
+		ev := srcs[i].Next(t)
 		if ev.Name != "snapshot" {
 			t.Fatalf("EventSource %d through nginx: first %s, want the snapshot", i, ev.Name)
 		}
-		lasts[i] = srcs[i].follow(t, eventID(t, ev), eventID(t, ev)+3)
+		lasts[i] = srcs[i].Follow(t, sse.ID(t, ev), sse.ID(t, ev)+3)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for clients(on)+clients(other) != float64(len(srcs)) {
@@ -369,7 +370,7 @@ func TestNginxTwoNodes(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for clients(n) != float64(len(srcs)) {
 			for i, es := range srcs {
-				if err := es.failed(); err != nil {
+				if err := es.Failed(); err != nil {
 					t.Fatalf("%s: EventSource %d closed for good: %v", what, i, err)
 				}
 			}
@@ -380,7 +381,7 @@ func TestNginxTwoNodes(t *testing.T) {
 		}
 		_, at := snapshotOf(t, n.url)
 		for i, es := range srcs {
-			lasts[i] = es.follow(t, lasts[i], max(at, lasts[i])+3)
+			lasts[i] = es.Follow(t, lasts[i], max(at, lasts[i])+3)
 		}
 	}
 
@@ -397,16 +398,16 @@ func TestNginxTwoNodes(t *testing.T) {
 	down := time.Now()
 	opened := make([]int, len(srcs))
 	for i, es := range srcs {
-		opened[i] = es.streamsOpened()
+		opened[i] = es.StreamsOpened()
 	}
 	deadline = down.Add(30 * time.Second)
 	for waiting := true; waiting; {
 		waiting = time.Since(down) < 5*time.Second
 		for i, es := range srcs {
-			if err := es.failed(); err != nil {
+			if err := es.Failed(); err != nil {
 				t.Fatalf("every node down: EventSource %d closed for good: %v", i, err)
 			}
-			waiting = waiting || es.streamsOpened() < opened[i]+2
+			waiting = waiting || es.StreamsOpened() < opened[i]+2
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("every node down: the EventSources do not reconnect every retry: through nginx")

@@ -12,103 +12,19 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"tickertape/feed"
+	"tickertape/internal/sse"
 )
-
-// startNATS runs a NATS server with JetStream in the test process, its
-// store in dir, on 127.0.0.1:port (0: a free port). It is shut down at the
-// end of the test, or earlier by stopNATS.
-func startNATS(t *testing.T, dir string, port int) *natsserver.Server {
-	t.Helper()
-	if port == 0 {
-		port = natsserver.RANDOM_PORT
-	}
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true, ServerName: "test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { stopNATS(t, ns) })
-	return ns
-}
-
-// stopNATS waits until every stream on ns has set up its sources, then
-// shuts ns down and waits until it has stopped. A stream (the state stream
-// sources the events stream) sets up a source on a timer, a moment after
-// it starts, by asking for a consumer; the answer is awaited by a goroutine
-// that Shutdown does not end and WaitForShutdown does not wait for. A
-// server shut down before the answer leaves that goroutine
-// ((*stream).trySetupSourceConsumer.func3) waiting out a 30 s timeout, for
-// goleak to find. A source the stream has heard from has had its answer.
-func stopNATS(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	if ns.Running() {
-		waitSourcesSetUp(t, ns)
-	}
-	ns.Shutdown()
-	ns.WaitForShutdown()
-}
-
-// waitSourcesSetUp waits until every source of every stream on ns has
-// been heard from since the stream started.
-func waitSourcesSetUp(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, err := ns.Jsz(&natsserver.JSzOptions{Streams: true})
-		if err != nil {
-			t.Errorf("nats-server: %v", err)
-			return
-		}
-		pending := ""
-		for _, acc := range info.AccountDetails {
-			for _, st := range acc.Streams {
-				for _, src := range st.Sources {
-					if src.Active < 0 { // -1: not heard from yet
-						pending = st.Name + " from " + src.Name
-					}
-				}
-			}
-		}
-		if pending == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("nats-server: stream %s never set up its source", pending)
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // polling the server's view: it has no event for this
-	}
-}
 
 func natsPort(ns *natsserver.Server) int { return ns.Addr().(*net.TCPAddr).Port }
 
-// eventID reads an event's id as a number (0 for a reset, which has none).
-func eventID(t *testing.T, ev feed.Event) uint64 {
-	t.Helper()
-	if ev.Name == "reset" {
-		return 0
-	}
-	id, err := strconv.ParseUint(ev.ID, 10, 64)
-	if err != nil {
-		t.Fatalf("%s event with id %q", ev.Name, ev.ID)
-	}
-	return id
-}
-
 // readRun reads n events that must follow after on a resumed stream: no
 // reset, no snapshot, each id one more than the last.
-func readRun(t *testing.T, c *sseClient, after uint64, n int) []feed.Event {
+func readRun(t *testing.T, c *sse.Client, after uint64, n int) []feed.Event {
 	t.Helper()
 	evs := make([]feed.Event, 0, n)
 	for want := after + 1; len(evs) < n; want++ {
-		ev := c.next(t)
-		if got := eventID(t, ev); ev.Name == "reset" || ev.Name == "snapshot" || got != want {
+		ev := c.Next(t)
+		if ev.Name == "reset" || ev.Name == "snapshot" || sse.ID(t, ev) != want {
 			t.Fatalf("after id %d: %s id %q, want the event with id %d (a gap, a duplicate or a reset)", want-1, ev.Name, ev.ID, want)
 		}
 		evs = append(evs, ev)
@@ -122,7 +38,7 @@ func snapshotOf(t *testing.T, base string) (snap struct {
 	Market         json.RawMessage
 }, id uint64) {
 	t.Helper()
-	resp, body := get(t, base+"/api/snapshot")
+	resp, body := sse.Get(t, base+"/api/snapshot")
 	if err := json.Unmarshal([]byte(body), &snap); err != nil {
 		t.Fatalf("%s/api/snapshot: %v: %s", base, err, body)
 	}
@@ -152,7 +68,7 @@ func waitForID(t *testing.T, base string, id uint64) {
 // duplicate.
 func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "10", "-symbols", "50")
 	a := startServer(t, map[string]string{"TICKERTAPE_BROKER": url}) // the environment works too
@@ -172,17 +88,17 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 		t.Fatalf("late node's snapshot: %d quotes, %d scores, market %s; want 50, 50 and a market", len(snapB.Quotes), len(snapB.Scores), snapB.Market)
 	}
 	// Its resume buffer holds the publisher's last 45 ids; older is too old.
-	cb := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-44, 10))
+	cb := sse.Open(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-44, 10))
 	readRun(t, cb, idB-44, 44)
-	cb.stop()
-	cb = openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-400, 10))
-	if ev := cb.next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
+	cb.Stop()
+	cb = sse.Open(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(idB-400, 10))
+	if ev := cb.Next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
 		t.Fatalf("resume from beyond the late node's buffer: %s %s, want reset too_old", ev.Name, ev.Data)
 	}
-	cb.stop()
+	cb.Stop()
 
 	for _, n := range []*server{a, b} {
-		if _, got := get(t, n.url+"/api/symbols"); got != mustGet(t, pub.url+"/api/symbols") {
+		if _, got := sse.Get(t, n.url+"/api/symbols"); got != mustGet(t, pub.url+"/api/symbols") {
 			t.Fatalf("%s/api/symbols differs from the publisher's: %s", n.url, got)
 		}
 	}
@@ -192,11 +108,11 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 	waitForID(t, a.url, from)
 	waitForID(t, b.url, from)
 	last := strconv.FormatUint(from, 10)
-	cp := openEvents(t, nil, pub.url+"/events", "Last-Event-ID", last)
-	ca := openEvents(t, nil, a.url+"/events", "Last-Event-ID", last)
-	cb = openEvents(t, nil, b.url+"/events", "Last-Event-ID", last)
+	cp := sse.Open(t, nil, pub.url+"/events", "Last-Event-ID", last)
+	ca := sse.Open(t, nil, a.url+"/events", "Last-Event-ID", last)
+	cb = sse.Open(t, nil, b.url+"/events", "Last-Event-ID", last)
 	want := readRun(t, cp, from, 100)
-	for _, c := range []*sseClient{ca, cb} {
+	for _, c := range []*sse.Client{ca, cb} {
 		for i, ev := range readRun(t, c, from, 100) {
 			if ev != want[i] {
 				t.Fatalf("event %d differs from the publisher's:\n%+v\n%+v", i, ev, want[i])
@@ -210,16 +126,16 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 		t.Fatalf("node a: %v", err)
 	}
 	for {
-		ev, err := ca.r.Next()
+		ev, err := ca.Reader.Next()
 		if err != nil {
 			break // the stream ended: EventSource would reconnect now
 		}
-		if got := eventID(t, ev); got != at+1 {
+		if got := sse.ID(t, ev); got != at+1 {
 			t.Fatalf("after id %d: %s %q", at, ev.Name, ev.ID)
 		}
 		at++
 	}
-	cb2 := openEvents(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(at, 10))
+	cb2 := sse.Open(t, nil, b.url+"/events", "Last-Event-ID", strconv.FormatUint(at, 10))
 	readRun(t, cb2, at, 50)
 	if v := metric(t, b.url, `tickertape_replay_total{result="hit"}`); v < 3 {
 		t.Errorf("replay hits on b: %v", v)
@@ -231,7 +147,7 @@ func TestClusterSameIDsEverywhereAndFailover(t *testing.T) {
 
 func mustGet(t *testing.T, url string) string {
 	t.Helper()
-	_, body := get(t, url)
+	_, body := sse.Get(t, url)
 	return body
 }
 
@@ -243,42 +159,42 @@ func mustGet(t *testing.T, url string) string {
 func TestClusterBrokerOutage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	ns := startNATS(t, dir, 0)
+	ns := sse.StartNATS(t, dir, 0)
 	port := natsPort(ns)
 	url := ns.ClientURL()
 	// Fast enough that events are in flight when the broker goes.
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "1000", "-symbols", "10")
 	a := startServer(t, nil, "-broker", url)
-	c := openEvents(t, nil, a.url+"/events")
+	c := sse.Open(t, nil, a.url+"/events")
 	var last uint64
 	for range 20 {
-		last = eventID(t, c.next(t))
+		last = sse.ID(t, c.Next(t))
 	}
 
-	stopNATS(t, ns)
+	sse.StopNATS(t, ns)
 	waitMetric(t, a.url, "tickertape_broker_connected", func(v float64) bool { return v == 0 })
-	if resp, _ := get(t, a.url+"/api/snapshot"); resp.StatusCode != 200 {
+	if resp, _ := sse.Get(t, a.url+"/api/snapshot"); resp.StatusCode != 200 {
 		t.Fatalf("snapshot during the outage: %s", resp.Status)
 	}
-	startNATS(t, dir, port)
+	sse.StartNATS(t, dir, port)
 	waitMetric(t, a.url, "tickertape_broker_connected", func(v float64) bool { return v == 1 })
 	_, pubAt := snapshotOf(t, pub.url)
 
 	resets := 0
 	for last < pubAt+50 {
-		ev := c.next(t)
-		switch id := eventID(t, ev); {
+		ev := c.Next(t)
+		switch {
 		case ev.Name == "reset":
 			resets++
-			if ev := c.next(t); ev.Name != "snapshot" {
+			if ev := c.Next(t); ev.Name != "snapshot" {
 				t.Fatalf("reset followed by %s", ev.Name)
 			} else {
-				last = eventID(t, ev)
+				last = sse.ID(t, ev)
 			}
-		case id != last+1:
-			t.Fatalf("after id %d: %s %d: a silent gap across the outage", last, ev.Name, id)
+		case sse.ID(t, ev) != last+1:
+			t.Fatalf("after id %d: %s %s: a silent gap across the outage", last, ev.Name, ev.ID)
 		default:
-			last = id
+			last++
 		}
 	}
 	if v := metric(t, a.url, "tickertape_broker_disconnects_total"); v < 1 {
@@ -326,29 +242,29 @@ func TestClusterErrors(t *testing.T) {
 // a silent gap, and the jump is counted.
 func TestClusterPublisherRestart(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	args := []string{"-broker", url, "-broker-publish", "-rate", "100", "-symbols", "10"}
 	pub := startServer(t, nil, args...)
 	a := startServer(t, nil, "-broker", url)
-	c := openEvents(t, nil, a.url+"/events")
-	last := eventID(t, c.next(t))
-	last = eventID(t, readRun(t, c, last, 10)[9])
+	c := sse.Open(t, nil, a.url+"/events")
+	last := sse.ID(t, c.Next(t))
+	last = sse.ID(t, readRun(t, c, last, 10)[9])
 	if err := pub.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	startServer(t, nil, args...)
 	for {
-		ev := c.next(t)
+		ev := c.Next(t)
 		if ev.Name == "reset" {
-			if snap := c.next(t); snap.Name != "snapshot" || eventID(t, snap) <= last {
+			if snap := c.Next(t); snap.Name != "snapshot" || sse.ID(t, snap) <= last {
 				t.Fatalf("after the reset: %s %s", snap.Name, snap.ID)
 			} else {
-				readRun(t, c, eventID(t, snap), 10)
+				readRun(t, c, sse.ID(t, snap), 10)
 			}
 			break
 		}
-		if got := eventID(t, ev); got != last+1 {
+		if got := sse.ID(t, ev); got != last+1 {
 			t.Fatalf("after id %d: %s %d without a reset", last, ev.Name, got)
 		}
 		last++
@@ -363,7 +279,7 @@ func TestClusterPublisherRestart(t *testing.T) {
 // (a supervisor restarts it, and it takes the new universe up).
 func TestClusterUniverseChange(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "100", "-symbols", "AAPL,MSFT")
 	a := startServer(t, nil, "-broker", url)
@@ -387,7 +303,7 @@ func TestClusterUniverseChange(t *testing.T) {
 		t.Fatalf("consumer ended with %v, want an error saying the symbols changed", err)
 	}
 	b := startServer(t, nil, "-broker", url)
-	if _, body := get(t, b.url+"/api/symbols"); !strings.Contains(body, "NVDA") || strings.Contains(body, "AAPL") {
+	if _, body := sse.Get(t, b.url+"/api/symbols"); !strings.Contains(body, "NVDA") || strings.Contains(body, "AAPL") {
 		t.Fatalf("a new consumer's symbols: %s", body)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"tickertape/internal/sse"
 )
 
 // Every 405 says, in Allow, the methods its path takes, and each of those
@@ -33,7 +35,7 @@ func TestMethodNotAllowedSaysAllow(t *testing.T) {
 		{cors, "GET", "/api/bench", "POST, OPTIONS"},
 	} {
 		req, _ := http.NewRequest(tc.method, tc.s.url+tc.path, nil)
-		resp, body := do(t, req)
+		resp, body := sse.Do(t, req)
 		var e struct{ Error string }
 		if resp.StatusCode != 405 || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
 			t.Errorf("%s %s: %s %s, want 405 with a JSON error", tc.method, tc.path, resp.Status, body)
@@ -46,7 +48,7 @@ func TestMethodNotAllowedSaysAllow(t *testing.T) {
 				continue // not a plain request: a preflight, a run, a stream; their routes are tested elsewhere
 			}
 			req, _ := http.NewRequest(m, tc.s.url+tc.path, nil)
-			if resp, _ := do(t, req); resp.StatusCode == 405 {
+			if resp, _ := sse.Do(t, req); resp.StatusCode == 405 {
 				t.Errorf("%s %s: 405, though a 405 there allowed it", m, tc.path)
 			}
 		}
@@ -62,7 +64,7 @@ func TestSnapshotQueryRules(t *testing.T) {
 	s := startServer(t, nil, "-max-filter-symbols", "2")
 	jsonErr := func(path string) map[string]any {
 		t.Helper()
-		resp, body := get(t, s.url+path)
+		resp, body := sse.Get(t, s.url+path)
 		var e map[string]any
 		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == "" {
 			t.Fatalf("%s: %s %s, want 400 with a JSON error", path, resp.Status, body)
@@ -93,7 +95,7 @@ func TestSnapshotQueryRules(t *testing.T) {
 			t.Errorf("%s: %v, want the -max-filter-symbols limit named", path, e)
 		}
 	}
-	resp, body := get(t, s.url+"/api/snapshot?symbols=AAPL,MSFT")
+	resp, body := sse.Get(t, s.url+"/api/snapshot?symbols=AAPL,MSFT")
 	var snap struct{ Quotes []struct{ Symbol string } }
 	if json.Unmarshal([]byte(body), &snap); resp.StatusCode != 200 || len(snap.Quotes) != 2 {
 		t.Errorf("/api/snapshot?symbols=AAPL,MSFT: %s %s", resp.Status, body)
@@ -129,7 +131,7 @@ func TestWSHandshakeErrorsAreJSON(t *testing.T) {
 		for i := 0; i+1 < len(tc.hdr); i += 2 {
 			req.Header.Add(tc.hdr[i], tc.hdr[i+1])
 		}
-		resp, body := do(t, req)
+		resp, body := sse.Do(t, req)
 		var e struct{ Error string }
 		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
 			json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, tc.names) {

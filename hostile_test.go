@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
 // rawRequest sends bytes as they are and returns the status line and the
@@ -42,7 +44,7 @@ func TestHostileInput(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-max-header-bytes", "8192", "-max-filter-symbols", "100")
 	host := strings.TrimPrefix(s.url, "http://")
-	_, symbolsBody := get(t, s.url+"/api/symbols")
+	_, symbolsBody := sse.Get(t, s.url+"/api/symbols")
 	if !strings.Contains(symbolsBody, "AAPL") {
 		t.Fatal("no AAPL")
 	}
@@ -72,12 +74,12 @@ func TestHostileInput(t *testing.T) {
 
 	// Odd ids reset, never break: spaces, a huge number.
 	for _, id := range []string{"12 34", "99999999999999999999999999999", "  ", "-1", "1e9"} {
-		c := openEvents(t, nil, s.url+"/events?events=market", "Last-Event-ID", id)
-		ev := c.next(t)
+		c := sse.Open(t, nil, s.url+"/events?events=market", "Last-Event-ID", id)
+		ev := c.Next(t)
 		if ev.Name != "reset" && strings.TrimSpace(id) != "" {
 			t.Errorf("Last-Event-ID %q: %s, want reset", id, ev.Name)
 		}
-		c.stop()
+		c.Stop()
 	}
 
 	// A client that vanishes in the middle of a large snapshot.
@@ -94,7 +96,7 @@ func TestHostileInput(t *testing.T) {
 		conn.Close()
 	}
 	waitMetric(t, big.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 0 })
-	if resp, body := get(t, big.url+"/healthz"); resp.StatusCode != http.StatusOK || body != "ok" {
+	if resp, body := sse.Get(t, big.url+"/healthz"); resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("after vanishing clients: %s %s", resp.Status, body)
 	}
 }
@@ -105,8 +107,8 @@ func TestHostileInput(t *testing.T) {
 func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-read-header-timeout", "300ms", "-idle-timeout", "300ms", "-rate", "100")
-	c := openEvents(t, nil, s.url+"/events?events=market")
-	c.next(t)
+	c := sse.Open(t, nil, s.url+"/events?events=market")
+	c.Next(t)
 
 	start := time.Now() // before the server can start its header timer
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
@@ -136,7 +138,7 @@ func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
 				t.Fatalf("cut after %s, before the timeout", time.Since(start))
 			}
 			for range 2 {
-				if ev := c.next(t); ev.Name != "market" {
+				if ev := c.Next(t); ev.Name != "market" {
 					t.Fatalf("live stream after the timeouts: %s", ev.Name)
 				}
 			}

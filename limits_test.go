@@ -2,6 +2,8 @@ package main
 
 import (
 	"testing"
+
+	"tickertape/internal/sse"
 )
 
 // TestFullServerSaysLater: past -max-streams, /events tells an EventSource
@@ -12,27 +14,27 @@ import (
 func TestFullServerSaysLater(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-max-streams", "1", "-symbols", "AAPL,MSFT", "-rate", "200")
-	holder := openEvents(t, nil, s.url+"/events")
-	snap := holder.next(t)
+	holder := sse.Open(t, nil, s.url+"/events")
+	snap := holder.Next(t)
 	if snap.Name != "snapshot" {
 		t.Fatalf("first event %s, want snapshot", snap.Name)
 	}
-	from := eventID(t, snap)
+	from := sse.ID(t, snap)
 
-	es := openEventSource(t, nil, s.url+"/events?lastEventId="+snap.ID)
+	es := sse.OpenEventSource(t, nil, s.url+"/events?lastEventId="+snap.ID)
 	waitMetric(t, s.url, `tickertape_rejected_total{limit="max_streams"}`, func(v float64) bool { return v >= 1 })
-	if err := es.failed(); err != nil {
+	if err := es.Failed(); err != nil {
 		t.Fatalf("the EventSource closed for good on a full server: %v", err)
 	}
-	holder.stop() // a place frees
+	holder.Stop() // a place frees
 
 	// The answer it had said retry: 5000; within next's 20 s it asks again
 	// (more than once if the place was not free yet) and gets in.
-	es.follow(t, from, from+20)
-	if err := es.failed(); err != nil {
+	es.Follow(t, from, from+20)
+	if err := es.Failed(); err != nil {
 		t.Fatalf("the EventSource closed for good: %v", err)
 	}
-	if n := es.streamsOpened(); n < 2 {
+	if n := es.StreamsOpened(); n < 2 {
 		t.Errorf("responses taken as a stream: %d, want the 'later' one and the stream", n)
 	}
 }

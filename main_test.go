@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -15,8 +14,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-
-	"tickertape/feed"
 )
 
 func TestMain(m *testing.M) {
@@ -29,12 +26,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// server is a tickertape started through run, as main starts it.
+// server is a tickertape started through run, as main starts it, with
+// all it prints kept.
 type server struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-	stderr *syncBuffer
+	url            string
+	cancel         context.CancelFunc
+	done           chan error
+	stdout, stderr *syncBuffer
 }
 
 // startServer runs the server with args (and -addr 127.0.0.1:0 unless args
@@ -51,14 +49,18 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	s := &server{cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	copied := make(chan struct{}) // closed when all run printed is in s.stdout
 	go func() {
 		err := run(ctx, args, func(k string) string { return env[k] }, pw, s.stderr)
 		pw.CloseWithError(errors.New("server stopped"))
+		<-copied
 		s.done <- err
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
+	br := bufio.NewReader(pr)
+	line, err := br.ReadString('\n')
+	s.stdout.Write([]byte(line))
+	go func() { io.Copy(s.stdout, br); close(copied) }()
 	if err != nil {
 		cancel()
 		t.Fatalf("server did not start: %v; %v; stderr: %s", err, <-s.done, s.stderr)
@@ -83,74 +85,6 @@ func (s *server) stop(t *testing.T) error {
 		t.Fatalf("server did not stop; stderr: %s", s.stderr)
 		return nil
 	}
-}
-
-func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	return do(t, req)
-}
-
-func do(t *testing.T, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	req.Header.Set("Accept-Encoding", req.Header.Get("Accept-Encoding")) // no transparent gzip unless asked
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-// sseClient is a test client of /events.
-type sseClient struct {
-	resp *http.Response
-	r    *feed.Reader
-	stop context.CancelFunc
-}
-
-func openEvents(t *testing.T, client *http.Client, url string, hdr ...string) *sseClient {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		cancel()
-		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
-	}
-	c := &sseClient{resp: resp, r: feed.NewReader(resp.Body), stop: cancel}
-	t.Cleanup(func() { cancel(); resp.Body.Close() })
-	return c
-}
-
-func (c *sseClient) next(t *testing.T) feed.Event {
-	t.Helper()
-	ev, err := c.r.Next()
-	if err != nil {
-		t.Fatalf("reading the stream: %v", err)
-	}
-	return ev
 }
 
 // syncBuffer is a bytes.Buffer safe for a server's (or a child's) stderr

@@ -16,20 +16,20 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
 // metric returns the value of one series on /metrics, or -1.
 func metric(t *testing.T, base, series string) float64 {
 	t.Helper()
-	_, body := get(t, base+"/metrics")
+	_, body := sse.Get(t, base+"/metrics")
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
@@ -64,23 +64,8 @@ func waitMetric(t *testing.T, base, series string, ok func(float64) bool) float6
 // snapshot (an earlier run's id), never a silent gap.
 func TestSIGTERMWithOpenStreams(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-rate", "500", "-grace", "3s")
-	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no listening line: %v; %s", err, stderr.String())
-	}
-	base := strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
+	node := startNodeProcess(t, "127.0.0.1:0", "-rate", "500", "-grace", "3s")
+	base := node.url
 
 	type result struct {
 		lastID string
@@ -117,11 +102,8 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 	waitMetric(t, base, `tickertape_events_sent_total{transport="sse"}`, func(v float64) bool { return v > 30 })
 
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, stderr.String())
+	if err := node.term(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, node.stderr)
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("shutdown took %s, more than the 3s grace", took)
@@ -137,11 +119,11 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 
 	// The next server: the old id is from an earlier run.
 	next := startServer(t, nil)
-	c := openEvents(t, nil, next.url+"/events", "Last-Event-ID", last)
-	if ev := c.next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
+	c := sse.Open(t, nil, next.url+"/events", "Last-Event-ID", last)
+	if ev := c.Next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
 		t.Fatalf("resuming from the last run's id %s: %s %s, want reset too_old", last, ev.Name, ev.Data)
 	}
-	if ev := c.next(t); ev.Name != "snapshot" {
+	if ev := c.Next(t); ev.Name != "snapshot" {
 		t.Fatalf("after reset: %s", ev.Name)
 	}
 }
@@ -151,13 +133,13 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 func TestShutdownEndsStreams(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-rate", "200")
-	c := openEvents(t, nil, s.url+"/events")
-	c.next(t)
+	c := sse.Open(t, nil, s.url+"/events")
+	c.Next(t)
 	if err := s.stop(t); err != nil {
 		t.Fatalf("run after shutdown: %v", err)
 	}
 	for {
-		if _, err := c.r.Next(); err != nil {
+		if _, err := c.Reader.Next(); err != nil {
 			if !errors.Is(err, io.EOF) {
 				t.Fatalf("stream ended with %v, want a clean end", err)
 			}
@@ -173,8 +155,8 @@ func TestShutdownEndsStreams(t *testing.T) {
 func TestShutdownWaitsForBenchJob(t *testing.T) {
 	s := startServer(t, nil, "-rate", "100")
 	job := startJob(t, s.url, `{"clients":2,"duration":"60s","rate":100,"transports":["sse"]}`)
-	c := openEvents(t, nil, s.url+"/api/jobs/"+job+"/events")
-	for ev := c.next(t); !strings.Contains(ev.Data, `"phase":"running"`); ev = c.next(t) {
+	c := sse.Open(t, nil, s.url+"/api/jobs/"+job+"/events")
+	for ev := c.Next(t); !strings.Contains(ev.Data, `"phase":"running"`); ev = c.Next(t) {
 	}
 	if err := s.stop(t); err != nil {
 		t.Fatalf("run after shutdown: %v", err)
@@ -211,9 +193,9 @@ func TestStuckClientBesideNormalClient(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	c := openEvents(t, nil, s.url+"/events")
-	snap := c.next(t)
-	prev, _ := strconv.ParseUint(snap.ID, 10, 64)
+	c := sse.Open(t, nil, s.url+"/events")
+	snap := c.Next(t)
+	prev := sse.ID(t, snap)
 	deadline := time.Now().Add(60 * time.Second)
 	seen := 0
 	for metric(t, s.url, `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"}`) < 5 {
@@ -221,8 +203,8 @@ func TestStuckClientBesideNormalClient(t *testing.T) {
 			t.Fatal("the stuck clients were never dropped")
 		}
 		for range 2000 {
-			ev := c.next(t)
-			id, _ := strconv.ParseUint(ev.ID, 10, 64)
+			ev := c.Next(t)
+			id := sse.ID(t, ev)
 			if id != prev+1 {
 				t.Fatalf("normal client: %s id %d after %d", ev.Name, id, prev)
 			}
@@ -294,18 +276,18 @@ func TestHTTP2OverTLS(t *testing.T) {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	c := openEvents(t, client, s.url+"/events?events=quote")
-	if c.resp.ProtoMajor != 2 {
-		t.Fatalf("protocol %s, want HTTP/2", c.resp.Proto)
+	c := sse.Open(t, client, s.url+"/events?events=quote")
+	if c.Response.ProtoMajor != 2 {
+		t.Fatalf("protocol %s, want HTTP/2", c.Response.Proto)
 	}
-	c.next(t) // snapshot
+	c.Next(t) // snapshot
 	var ids []string
 	for range 5 {
-		ids = append(ids, c.next(t).ID)
+		ids = append(ids, c.Next(t).ID)
 	}
-	c.stop()
-	r := openEvents(t, client, s.url+"/events?events=quote", "Last-Event-ID", ids[1])
-	if ev := r.next(t); ev.ID != ids[2] {
+	c.Stop()
+	r := sse.Open(t, client, s.url+"/events?events=quote", "Last-Event-ID", ids[1])
+	if ev := r.Next(t); ev.ID != ids[2] {
 		t.Fatalf("resumed after %s with %s %s, want %s", ids[1], ev.Name, ev.ID, ids[2])
 	}
 }

@@ -1,92 +1,29 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"tickertape/internal/sse"
 )
-
-// printed is a server run through run with everything it prints kept:
-// stdout and stderr.
-type printed struct {
-	url            string
-	stdout, stderr syncBuffer
-	cancel         context.CancelFunc
-	done           chan error
-}
-
-// runPrinted starts run with env and args and waits until it listens.
-func runPrinted(t *testing.T, env map[string]string, args ...string) *printed {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &printed{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		p.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, &p.stdout, &p.stderr)
-	}()
-	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if line, ok := strings.CutPrefix(p.stdout.String(), "tickertape: listening on "); ok {
-			p.url = strings.TrimSpace(line)
-			return p
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("run returned %v before it listened; stderr: %s", err, p.stderr.String())
-		case <-time.After(10 * time.Millisecond): // polling its output, not synchronising
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not listening after 30s; stderr: %s", p.stderr.String())
-		}
-	}
-}
-
-func (p *printed) stop(t *testing.T) {
-	t.Helper()
-	p.cancel()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("did not stop; stderr: %s", p.stderr.String())
-	}
-}
 
 // startAuthNATS runs a NATS server that takes only the given user and
 // password, or only the token (user ""), in dir on port (0: any).
 func startAuthNATS(t *testing.T, dir string, port int, user, secret string) *natsserver.Server {
 	t.Helper()
-	if port == 0 {
-		port = natsserver.RANDOM_PORT
-	}
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true, ServerName: "test"}
-	if user != "" {
-		opts.Username, opts.Password = user, secret
-	} else {
-		opts.Authorization = secret
-	}
-	ns, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { stopNATS(t, ns) })
-	return ns
+	return sse.StartNATS(t, dir, port, func(opts *natsserver.Options) {
+		if user != "" {
+			opts.Username, opts.Password = user, secret
+		} else {
+			opts.Authorization = secret
+		}
+	})
 }
 
 // The broker's credentials are never printed: not by a publisher given
@@ -110,30 +47,32 @@ func TestBrokerCredentialsNeverPrinted(t *testing.T) {
 				creds = tc.user + ":" + tc.secret
 			}
 			hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-			pub := runPrinted(t, nil, "-broker", "nats://"+creds+"@"+hostPort, "-broker-publish", "-rate", "50", "-symbols", "5")
-			cons := runPrinted(t, map[string]string{"TICKERTAPE_BROKER": creds + "@" + hostPort}) // no scheme
-			for _, p := range []*printed{pub, cons} {
+			pub := startServer(t, nil, "-broker", "nats://"+creds+"@"+hostPort, "-broker-publish", "-rate", "50", "-symbols", "5")
+			cons := startServer(t, map[string]string{"TICKERTAPE_BROKER": creds + "@" + hostPort}) // no scheme
+			for _, p := range []*server{pub, cons} {
 				waitMetric(t, p.url, "tickertape_broker_connected", func(v float64) bool { return v == 1 })
 			}
 
 			// An outage: both log the connection lost, and back.
-			stopNATS(t, ns)
-			for _, p := range []*printed{pub, cons} {
+			sse.StopNATS(t, ns)
+			for _, p := range []*server{pub, cons} {
 				waitMetric(t, p.url, "tickertape_broker_connected", func(v float64) bool { return v == 0 })
 			}
 			startAuthNATS(t, dir, port, tc.user, tc.secret)
-			for _, p := range []*printed{pub, cons} {
+			for _, p := range []*server{pub, cons} {
 				waitMetric(t, p.url, "tickertape_broker_connected", func(v float64) bool { return v == 1 })
 			}
 			var metrics []string
-			for _, p := range []*printed{pub, cons} {
-				_, m := get(t, p.url+"/metrics")
+			for _, p := range []*server{pub, cons} {
+				_, m := sse.Get(t, p.url+"/metrics")
 				metrics = append(metrics, m)
-				p.stop(t)
+				if err := p.stop(t); err != nil {
+					t.Errorf("run: %v", err)
+				}
 			}
 
 			for _, want := range []struct {
-				p    *printed
+				p    *server
 				line string
 			}{
 				{pub, `source="sim, published to nats://redacted@` + hostPort + `"`},

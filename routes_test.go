@@ -5,19 +5,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
 func TestEventsEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-rate", "200", "-seed", "7")
-	c := openEvents(t, nil, s.url+"/events")
-	snap := c.next(t)
-	if snap.Name != "snapshot" || c.r.Retry <= 0 {
-		t.Fatalf("first event %q (retry %d), want a snapshot after retry:", snap.Name, c.r.Retry)
+	c := sse.Open(t, nil, s.url+"/events")
+	snap := c.Next(t)
+	if snap.Name != "snapshot" || c.Reader.Retry <= 0 {
+		t.Fatalf("first event %q (retry %d), want a snapshot after retry:", snap.Name, c.Reader.Retry)
 	}
 	var sd struct {
 		Quotes []map[string]any `json:"quotes"`
@@ -27,18 +28,18 @@ func TestEventsEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(snap.Data), &sd); err != nil {
 		t.Fatal(err)
 	}
-	_, symbols := get(t, s.url+"/api/symbols")
+	_, symbols := sse.Get(t, s.url+"/api/symbols")
 	var syms []map[string]any
 	json.Unmarshal([]byte(symbols), &syms)
 	if len(syms) < 40 || len(sd.Quotes) != len(syms) || len(sd.Scores) != len(syms) || sd.Market == nil {
 		t.Fatalf("snapshot has %d quotes, %d scores, market %v for %d symbols", len(sd.Quotes), len(sd.Scores), sd.Market, len(syms))
 	}
-	prev, _ := strconv.ParseUint(snap.ID, 10, 64)
+	prev := sse.ID(t, snap)
 	names := map[string]int{}
 	for len(names) < 3 || names["quote"] < 50 {
-		ev := c.next(t)
-		id, err := strconv.ParseUint(ev.ID, 10, 64)
-		if err != nil || id != prev+1 {
+		ev := c.Next(t)
+		id := sse.ID(t, ev)
+		if id != prev+1 {
 			t.Fatalf("%s id %q after %d: an unfiltered stream runs without a gap", ev.Name, ev.ID, prev)
 		}
 		prev = id
@@ -75,49 +76,49 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/api/nope", "/api", "/events/x", "/ws/x", "/metrics/x", "/api/symbols/AAPL"} {
-		resp, body := get(t, s.url+p)
+		resp, body := sse.Get(t, s.url+p)
 		jsonErr(t, resp, body, 404)
 	}
 	for _, m := range []struct{ method, path string }{{"POST", "/events"}, {"DELETE", "/api/symbols"}, {"PUT", "/api/snapshot"}, {"POST", "/metrics"}, {"POST", "/"}} {
 		req, _ := http.NewRequest(m.method, s.url+m.path, nil)
-		resp, body := do(t, req)
+		resp, body := sse.Do(t, req)
 		jsonErr(t, resp, body, 405)
 	}
-	resp, body := get(t, s.url+"/api/snapshot?symbols=AAPL,NOPE")
+	resp, body := sse.Get(t, s.url+"/api/snapshot?symbols=AAPL,NOPE")
 	jsonErr(t, resp, body, 400)
 	if !strings.Contains(body, "NOPE") {
 		t.Errorf("400 does not name the unknown symbol: %s", body)
 	}
-	resp, body = get(t, s.url+"/api/snapshot?symbols=AAPL")
+	resp, body = sse.Get(t, s.url+"/api/snapshot?symbols=AAPL")
 	var snap struct{ Quotes []struct{ Symbol string } }
 	if json.Unmarshal([]byte(body), &snap); resp.StatusCode != 200 || len(snap.Quotes) != 1 || snap.Quotes[0].Symbol != "AAPL" {
 		t.Errorf("/api/snapshot?symbols=AAPL: %s %s", resp.Status, body)
 	}
-	if resp, body := get(t, s.url+"/healthz"); resp.StatusCode != 200 || body != "ok" {
+	if resp, body := sse.Get(t, s.url+"/healthz"); resp.StatusCode != 200 || body != "ok" {
 		t.Errorf("/healthz: %s %q", resp.Status, body)
 	}
-	if _, body := get(t, s.url+"/metrics"); !strings.Contains(body, `tickertape_clients{transport="sse"}`) ||
+	if _, body := sse.Get(t, s.url+"/metrics"); !strings.Contains(body, `tickertape_clients{transport="sse"}`) ||
 		!strings.Contains(body, "tickertape_replay_total") || !strings.Contains(body, "tickertape_resets_total") ||
 		!strings.Contains(body, "tickertape_events_sent_total") {
 		t.Errorf("/metrics lacks API.md's series")
 	}
 
 	// The dashboard, its routes, and its caching.
-	index, indexBody := get(t, s.url+"/")
+	index, indexBody := sse.Get(t, s.url+"/")
 	if index.StatusCode != 200 || !strings.HasPrefix(index.Header.Get("Content-Type"), "text/html") ||
 		index.Header.Get("ETag") == "" || index.Header.Get("Cache-Control") != "no-cache" {
 		t.Fatalf("/: %s %v", index.Status, index.Header)
 	}
 	for _, p := range []string{"/watchlist/AAPL", "/compare", "/apifoo"} {
-		resp, body := get(t, s.url+p)
+		resp, body := sse.Get(t, s.url+p)
 		if resp.StatusCode != 200 || body != indexBody {
 			t.Errorf("%s: %s, want the dashboard (SPA fallback)", p, resp.Status)
 		}
 	}
-	if resp, _ := get(t, s.url+"/assets/missing.js"); resp.StatusCode != 404 {
+	if resp, _ := sse.Get(t, s.url+"/assets/missing.js"); resp.StatusCode != 404 {
 		t.Errorf("/assets/missing.js: %s, want 404 (no fallback for files)", resp.Status)
 	}
-	if resp, _ := get(t, s.url+"/", "If-None-Match", index.Header.Get("ETag")); resp.StatusCode != 304 {
+	if resp, _ := sse.Get(t, s.url+"/", "If-None-Match", index.Header.Get("ETag")); resp.StatusCode != 304 {
 		t.Errorf("revalidating /: %s, want 304", resp.Status)
 	}
 	asset := ""
@@ -130,12 +131,12 @@ func TestRoutes(t *testing.T) {
 	if asset == "" {
 		t.Fatalf("index.html names no /assets/*.js: %s", indexBody)
 	}
-	resp, plain := get(t, s.url+asset)
+	resp, plain := sse.Get(t, s.url+asset)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("%s: %s %q, want immutable caching", asset, resp.Status, resp.Header.Get("Cache-Control"))
 	}
 	for _, enc := range []struct{ accept, want string }{{"gzip", "gzip"}, {"gzip, deflate, br", "br"}, {"br;q=0, gzip", "gzip"}} {
-		resp, zipped := get(t, s.url+asset, "Accept-Encoding", enc.accept)
+		resp, zipped := sse.Get(t, s.url+asset, "Accept-Encoding", enc.accept)
 		if resp.Header.Get("Content-Encoding") != enc.want || resp.Header.Get("Vary") != "Accept-Encoding" || len(zipped) >= len(plain) {
 			t.Errorf("%s with Accept-Encoding: %s: %q %q, %d bytes of %d", asset, enc.accept, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), len(zipped), len(plain))
 		}
@@ -145,17 +146,17 @@ func TestRoutes(t *testing.T) {
 func TestCORS(t *testing.T) {
 	t.Parallel()
 	closed := startServer(t, nil)
-	resp, _ := get(t, closed.url+"/api/symbols", "Origin", "https://elsewhere.example")
+	resp, _ := sse.Get(t, closed.url+"/api/symbols", "Origin", "https://elsewhere.example")
 	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "" {
 		t.Errorf("no origins configured, yet Access-Control-Allow-Origin: %q", v)
 	}
 
 	open := startServer(t, map[string]string{"TICKERTAPE_CORS_ORIGINS": "https://good.example"})
-	resp, _ = get(t, open.url+"/api/symbols", "Origin", "https://good.example")
+	resp, _ = sse.Get(t, open.url+"/api/symbols", "Origin", "https://good.example")
 	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "https://good.example" {
 		t.Errorf("allowed origin got Access-Control-Allow-Origin %q", v)
 	}
-	resp, _ = get(t, open.url+"/api/symbols", "Origin", "https://evil.example")
+	resp, _ = sse.Get(t, open.url+"/api/symbols", "Origin", "https://evil.example")
 	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "" {
 		t.Errorf("other origin got Access-Control-Allow-Origin %q", v)
 	}
@@ -164,13 +165,13 @@ func TestCORS(t *testing.T) {
 	req.Header.Set("Origin", "https://good.example")
 	req.Header.Set("Access-Control-Request-Method", "GET")
 	req.Header.Set("Access-Control-Request-Headers", "last-event-id")
-	resp, _ = do(t, req)
+	resp, _ = sse.Do(t, req)
 	if resp.StatusCode >= 300 || resp.Header.Get("Access-Control-Allow-Origin") != "https://good.example" ||
 		!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "last-event-id") {
 		t.Errorf("preflight: %s %v", resp.Status, resp.Header)
 	}
-	c := openEvents(t, nil, open.url+"/events", "Origin", "https://good.example")
-	if v := c.resp.Header.Get("Access-Control-Allow-Origin"); v != "https://good.example" {
+	c := sse.Open(t, nil, open.url+"/events", "Origin", "https://good.example")
+	if v := c.Response.Header.Get("Access-Control-Allow-Origin"); v != "https://good.example" {
 		t.Errorf("/events to an allowed origin: Access-Control-Allow-Origin %q", v)
 	}
 }
@@ -222,29 +223,29 @@ func TestFileSourceAndRecording(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling a log, not synchronising
 	}
-	resp, body := get(t, s.url+"/api/snapshot")
+	resp, body := sse.Get(t, s.url+"/api/snapshot")
 	var snap struct{ Quotes []map[string]any }
 	if json.Unmarshal([]byte(body), &snap); resp.StatusCode != 200 || len(snap.Quotes) == 0 {
 		t.Fatalf("after the file ended: %s %s", resp.Status, body)
 	}
-	c := openEvents(t, nil, s.url+"/events")
-	if ev := c.next(t); ev.Name != "snapshot" {
+	c := sse.Open(t, nil, s.url+"/events")
+	if ev := c.Next(t); ev.Name != "snapshot" {
 		t.Fatalf("first event %s", ev.Name)
 	}
 
 	rec := filepath.Join(t.TempDir(), "rec.jsonl")
 	live := startServer(t, nil, "-rate", "300", "-record", rec)
-	lc := openEvents(t, nil, live.url+"/events?events=quote")
-	lc.next(t)
+	lc := sse.Open(t, nil, live.url+"/events?events=quote")
+	lc.Next(t)
 	var quotes []string
 	for range 20 {
-		quotes = append(quotes, lc.next(t).Data)
+		quotes = append(quotes, lc.Next(t).Data)
 	}
 	if err := live.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	play := startServer(t, nil, "-source", "file:"+rec, "-speed", "0")
-	resp, body = get(t, play.url+"/api/symbols")
+	resp, body = sse.Get(t, play.url+"/api/symbols")
 	if resp.StatusCode != 200 || !strings.Contains(body, "AAPL") {
 		t.Fatalf("playing the recording: %s %s", resp.Status, body)
 	}

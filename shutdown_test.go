@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,42 +49,24 @@ func stuckClients(t *testing.T, base string) {
 // would time out.
 func TestSIGTERMWithStuckClients(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-rate", "5000", "-symbols", "200",
+	node := startNodeProcess(t, "127.0.0.1:0", "-rate", "5000", "-symbols", "200",
 		"-grace", "1s", "-write-timeout", "2m")
-	cmd.Env = append(os.Environ(), "TICKERTAPE_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no listening line: %v; %s", err, stderr.String())
-	}
-	base := strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
-	stuckClients(t, base)
+	stuckClients(t, node.url)
 
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := node.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v, want 0; stderr:\n%s", err, stderr.String())
+	case <-node.exited:
+		if node.err != nil {
+			t.Fatalf("exit after SIGTERM: %v, want 0; stderr:\n%s", node.err, node.stderr)
 		}
 	case <-time.After(time.Minute): // the writes' own timeout is 2m
-		t.Fatalf("still running a minute after SIGTERM; stderr:\n%s", stderr.String())
+		t.Fatalf("still running a minute after SIGTERM; stderr:\n%s", node.stderr)
 	}
 	t.Logf("exited 0, %s after SIGTERM with a 1s grace", time.Since(start).Round(time.Millisecond))
-	checkCutLog(t, stderr.String())
+	checkCutLog(t, node.stderr.String())
 }
 
 // checkCutLog checks a log for the line of a shutdown that cut 2 streams,

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
 // TestThrottleFastMarket is issue 13's repro of a broken throttle, on a
@@ -18,25 +20,25 @@ func TestThrottleFastMarket(t *testing.T) {
 	const interval = time.Second
 	s := startServer(t, nil, "-rate", "2000", "-replay", "200", "-heartbeat", "200ms")
 	begin := time.Now()
-	c := openEvents(t, nil, s.url+"/events?symbols=AAPL&throttle=1s")
-	if ev := c.next(t); ev.Name != "snapshot" {
+	c := sse.Open(t, nil, s.url+"/events?symbols=AAPL&throttle=1s")
+	if ev := c.Next(t); ev.Name != "snapshot" {
 		t.Fatalf("first event %s, want snapshot", ev.Name)
 	}
 	quotes := 0
 	for quotes < 3 {
-		ev := c.next(t)
+		ev := c.Next(t)
 		switch ev.Name {
 		case "quote":
 			quotes++
 			if ticks := int(time.Since(begin) / interval); quotes > ticks {
-				t.Fatalf("quote %d after %s: more deliveries than 1 s ticks (%d heartbeats so far)", quotes, time.Since(begin), c.r.Comments)
+				t.Fatalf("quote %d after %s: more deliveries than 1 s ticks (%d heartbeats so far)", quotes, time.Since(begin), c.Reader.Comments)
 			}
 		case "score", "market", "status":
 		default:
 			t.Fatalf("a throttled stream got %s %s", ev.Name, ev.Data)
 		}
 	}
-	if c.r.Comments == 0 {
+	if c.Reader.Comments == 0 {
 		t.Error("no heartbeat over 3 intervals at -heartbeat 200ms: heartbeats keep the stream open between deliveries")
 	}
 	if v := metric(t, s.url, `tickertape_resets_total{reason="lapped"}`); v != 0 {

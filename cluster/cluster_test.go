@@ -8,91 +8,21 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/goleak"
 
 	"tickertape/feed"
+	"tickertape/internal/sse"
 	"tickertape/market"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func startNATS(t *testing.T) string {
-	t.Helper()
-	return startNATSServer(t).ClientURL()
-}
-
-func startNATSServer(t *testing.T) *natsserver.Server {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { stopNATS(t, ns) })
-	return ns
-}
-
-// stopNATS waits until every stream on ns has set up its sources, then
-// shuts ns down and waits until it has stopped. A stream (the state stream
-// sources the events stream) sets up a source on a timer, a moment after
-// it starts, by asking for a consumer; the answer is awaited by a goroutine
-// that Shutdown does not end and WaitForShutdown does not wait for. A
-// server shut down before the answer leaves that goroutine
-// ((*stream).trySetupSourceConsumer.func3) waiting out a 30 s timeout, for
-// goleak to find. A source the stream has heard from has had its answer.
-func stopNATS(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	if ns.Running() {
-		waitSourcesSetUp(t, ns)
-	}
-	ns.Shutdown()
-	ns.WaitForShutdown()
-}
-
-// waitSourcesSetUp waits until every source of every stream on ns has
-// been heard from since the stream started.
-func waitSourcesSetUp(t *testing.T, ns *natsserver.Server) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, err := ns.Jsz(&natsserver.JSzOptions{Streams: true})
-		if err != nil {
-			t.Errorf("nats-server: %v", err)
-			return
-		}
-		pending := ""
-		for _, acc := range info.AccountDetails {
-			for _, st := range acc.Streams {
-				for _, src := range st.Sources {
-					if src.Active < 0 { // -1: not heard from yet
-						pending = st.Name + " from " + src.Name
-					}
-				}
-			}
-		}
-		if pending == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("nats-server: stream %s never set up its source", pending)
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // polling the server's view: it has no event for this
-	}
-}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // A publisher's log and a consumer's log end up with the same snapshot and
 // the same ids, symbols that are no subject tokens (BRK.B) included.
 func TestPublishThenConsume(t *testing.T) {
-	url := startNATS(t)
+	url := sse.StartNATS(t, t.TempDir(), 0).ClientURL()
 	symbols := []market.Symbol{{Symbol: "BRK.B"}, {Symbol: "AAPL"}}
 	names := []string{"BRK.B", "AAPL"}
 
@@ -183,7 +113,7 @@ func TestPublishThenConsume(t *testing.T) {
 }
 
 func TestConsumerWaitsForAPublisher(t *testing.T) {
-	url := startNATS(t)
+	url := sse.StartNATS(t, t.TempDir(), 0).ClientURL()
 	c, err := Connect(url, quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +129,7 @@ func TestConsumerWaitsForAPublisher(t *testing.T) {
 // A node shuts down while the broker is away: Run ends, and nothing is
 // left running (goleak).
 func TestRunEndsWhileBrokerIsDown(t *testing.T) {
-	ns := startNATSServer(t)
+	ns := sse.StartNATS(t, t.TempDir(), 0)
 	pc, err := Connect(ns.ClientURL(), quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +157,7 @@ func TestRunEndsWhileBrokerIsDown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cons.Run(ctx, dst) }()
 	<-dst.Ready()
-	stopNATS(t, ns)
+	sse.StopNATS(t, ns)
 	for cc.nc.IsConnected() {
 		time.Sleep(10 * time.Millisecond) // polling the client's view of the cut
 	}

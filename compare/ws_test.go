@@ -1,150 +1,41 @@
-package compare
+package compare_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"tickertape/feed"
-	"tickertape/market"
+	"tickertape/internal/sse"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// serverConfig is the server a test asks for.
-type serverConfig struct {
-	// Rate is the market's quote events per second; 0 runs no market: the
-	// test publishes into Hub.Log().
-	Rate           float64
-	Symbols        string // as market.Config.Symbols; "" is the default universe
-	Seed           int64
-	Replay         int // resume buffer size; 0 is 10000
-	MaxStreams     int
-	Heartbeat      time.Duration
-	AllowedOrigins []string // handed to /ws
-}
-
-// server is /events and /ws over one hub, on an httptest server: the two
-// endpoints the parity tests hold side by side.
-type server struct {
-	URL string
-	Hub *feed.Hub
-
-	srv        *httptest.Server
-	stopMarket context.CancelFunc
-	marketErr  chan error
-}
-
-func newServer(cfg serverConfig) (*server, error) {
-	// The market names the symbols even when it does not run.
-	src, err := market.Open(market.Config{Rate: max(cfg.Rate, 1), Symbols: cfg.Symbols, Seed: cfg.Seed, Speed: 1})
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, sym := range src.Symbols() {
-		names = append(names, sym.Symbol)
-	}
-	log, err := feed.NewLog(names, cmp.Or(cfg.Replay, 10000), 0)
-	if err != nil {
-		return nil, err
-	}
-	hub := feed.NewHub(log, feed.Options{Metrics: feed.NewMetrics(prometheus.NewRegistry()),
-		Logger: slog.New(slog.DiscardHandler), MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat})
-	mux := http.NewServeMux()
-	mux.Handle("GET /events", hub.SSEHandler())
-	mux.Handle("GET /ws", Handler(hub, cfg.AllowedOrigins))
-	s := &server{Hub: hub, srv: httptest.NewServer(mux), marketErr: make(chan error, 1)}
-	s.URL = s.srv.URL
-	ctx, stop := context.WithCancel(context.Background())
-	s.stopMarket = stop
-	if cfg.Rate > 0 {
-		go func() { s.marketErr <- src.Run(ctx, log) }()
-	} else {
-		s.marketErr <- nil
-	}
-	return s, nil
-}
-
-// Close ends every stream (WebSockets with 1001), stops the server and the
-// market, and waits for all of them.
-func (s *server) Close() error {
-	s.Hub.Log().Close() // as a shutting-down tickertape does first
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := s.Hub.Wait(ctx)
-	s.srv.Close()
-	s.stopMarket()
-	if merr := <-s.marketErr; merr != nil && !errors.Is(merr, feed.ErrClosed) {
-		err = errors.Join(err, merr)
-	}
-	return err
-}
-
-func startServer(t *testing.T, cfg serverConfig) *server {
-	t.Helper()
-	s, err := newServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("closing the server: %v", err)
-		}
-	})
-	return s
-}
-
-// ev is one event as either transport delivered it.
-type ev struct {
-	Name, ID, Data string
-}
-
-type sseClient struct {
-	body io.ReadCloser
-	r    *feed.Reader
-}
+// sseClient reads /events as the parity tests hold it beside /ws.
+type sseClient struct{ c *sse.Client }
 
 func openSSE(t *testing.T, ctx context.Context, url string) *sseClient {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return &sseClient{body: resp.Body, r: feed.NewReader(resp.Body)}
+	return &sseClient{sse.OpenContext(t, ctx, nil, url)}
 }
 
-func (c *sseClient) next(t *testing.T) ev {
+func (c *sseClient) next(t *testing.T) feed.Event {
 	t.Helper()
-	e, err := c.r.Next()
-	if err != nil {
-		t.Fatalf("SSE: %v", err)
-	}
+	e := c.c.Next(t)
 	// The reader keeps the last id in force; a reset carries none of its own.
 	if e.Name == feed.EventReset {
 		e.ID = ""
 	}
-	return ev{e.Name, e.ID, e.Data}
+	return e
 }
 
 type wsClient struct {
@@ -165,7 +56,7 @@ func openWS(t *testing.T, ctx context.Context, url string, opts *websocket.DialO
 	return &wsClient{c: c}
 }
 
-func (c *wsClient) next(t *testing.T, ctx context.Context) ev {
+func (c *wsClient) next(t *testing.T, ctx context.Context) feed.Event {
 	t.Helper()
 	typ, b, err := c.c.Read(ctx)
 	if err != nil {
@@ -182,7 +73,7 @@ func (c *wsClient) next(t *testing.T, ctx context.Context) ev {
 	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatalf("WS: message %q: %v", b, err)
 	}
-	e := ev{Name: env.Event, Data: string(env.Data)}
+	e := feed.Event{Name: env.Event, Data: string(env.Data)}
 	if env.ID != nil {
 		e.ID = *env.ID
 		if e.ID == "" {
@@ -197,53 +88,44 @@ func (c *wsClient) next(t *testing.T, ctx context.Context) ev {
 
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") }
 
-func idOf(t *testing.T, e ev) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(e.ID, 10, 64)
-	if err != nil {
-		t.Fatalf("event %s has id %q", e.Name, e.ID)
-	}
-	return n
-}
-
 // TestParityLive opens an SSE and a WebSocket client together, with the
 // same filter, on a live market, and checks that over the range both saw
 // they got the same events: names, ids and data byte for byte.
 func TestParityLive(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Rate: 500, Seed: 1})
+	s := sse.StartServer(t, sse.Config{Rate: 500, Seed: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	q := "?symbols=AAPL,MSFT,NVDA&events=quote,score,market"
-	sse := openSSE(t, ctx, s.URL+"/events"+q)
+	es := openSSE(t, ctx, s.URL+"/events"+q)
 	ws := openWS(t, ctx, wsURL(s.URL)+"/ws"+q, nil)
 
-	s1, s2 := sse.next(t), ws.next(t, ctx)
+	s1, s2 := es.next(t), ws.next(t, ctx)
 	if s1.Name != feed.EventSnapshot || s2.Name != feed.EventSnapshot {
 		t.Fatalf("first events: SSE %s, WS %s; want snapshot on both", s1.Name, s2.Name)
 	}
 	// A snapshot taken before the market's first event has no id.
-	snapID := func(e ev) uint64 {
+	snapID := func(e feed.Event) uint64 {
 		if e.ID == "" {
 			return 0
 		}
-		return idOf(t, e)
+		return sse.ID(t, e)
 	}
 	from := max(snapID(s1), snapID(s2))
 
 	// SSE sets the range: 200 events past both snapshots.
-	var a []ev
+	var a []feed.Event
 	for len(a) < 200 {
-		e := sse.next(t)
-		if idOf(t, e) > from {
+		e := es.next(t)
+		if sse.ID(t, e) > from {
 			a = append(a, e)
 		}
 	}
-	to := idOf(t, a[len(a)-1])
-	var b []ev
+	to := sse.ID(t, a[len(a)-1])
+	var b []feed.Event
 	for {
 		e := ws.next(t, ctx)
-		id := idOf(t, e)
+		id := sse.ID(t, e)
 		if id > from {
 			b = append(b, e)
 		}
@@ -260,7 +142,7 @@ func TestParityLive(t *testing.T) {
 			t.Fatalf("event %d differs:\nSSE %+v\nWS  %+v", i, a[i], b[i])
 		}
 		kinds[a[i].Name]++
-		if i > 0 && idOf(t, a[i]) <= idOf(t, a[i-1]) {
+		if i > 0 && sse.ID(t, a[i]) <= sse.ID(t, a[i-1]) {
 			t.Fatalf("ids not increasing: %s then %s", a[i-1].ID, a[i].ID)
 		}
 	}
@@ -297,26 +179,26 @@ func publish(t *testing.T, log *feed.Log, syms []string, n, size int) uint64 {
 // transports every matching event past it, no snapshot, the same bytes.
 func TestParityResume(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT,IBM"})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL,MSFT,IBM"})
 	log := s.Hub.Log()
 	publish(t, log, []string{"AAPL", "MSFT", "IBM"}, 30, 10)
 	after := log.Newest() - 20
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	q := "?symbols=AAPL,IBM&lastEventId=" + strconv.FormatUint(after, 10)
-	sse := openSSE(t, ctx, s.URL+"/events"+q)
+	es := openSSE(t, ctx, s.URL+"/events"+q)
 	ws := openWS(t, ctx, wsURL(s.URL)+"/ws"+q, nil)
-	var want []ev
+	var want []feed.Event
 	for i := range 20 {
-		a, b := sse.next(t), ws.next(t, ctx)
+		a, b := es.next(t), ws.next(t, ctx)
 		if a != b {
 			t.Fatalf("event %d: SSE %+v, WS %+v", i, a, b)
 		}
-		if a.Name != "quote" || strings.Contains(a.Data, "MSFT") || idOf(t, a) <= after {
+		if a.Name != "quote" || strings.Contains(a.Data, "MSFT") || sse.ID(t, a) <= after {
 			t.Fatalf("event %d: %+v; want quotes of AAPL and IBM past %d", i, a, after)
 		}
 		want = append(want, a)
-		if idOf(t, a) == log.Newest() {
+		if sse.ID(t, a) == log.Newest() {
 			break
 		}
 	}
@@ -325,8 +207,8 @@ func TestParityResume(t *testing.T) {
 	}
 	// Live after the replay, on both.
 	publish(t, log, []string{"IBM"}, 1, 0)
-	a, b := sse.next(t), ws.next(t, ctx)
-	if a != b || idOf(t, a) != log.Newest() {
+	a, b := es.next(t), ws.next(t, ctx)
+	if a != b || sse.ID(t, a) != log.Newest() {
 		t.Fatalf("live event: SSE %+v, WS %+v; want id %d on both", a, b, log.Newest())
 	}
 }
@@ -335,7 +217,7 @@ func TestParityResume(t *testing.T) {
 // transports a reset with the same reason, then the same snapshot.
 func TestParityReset(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT", Replay: 16})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL,MSFT", Replay: 16})
 	log := s.Hub.Log()
 	publish(t, log, []string{"AAPL", "MSFT"}, 40, 0)
 	for _, tc := range []struct{ last, reason string }{
@@ -346,10 +228,10 @@ func TestParityReset(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		q := "?lastEventId=" + tc.last
-		sse := openSSE(t, ctx, s.URL+"/events"+q)
+		es := openSSE(t, ctx, s.URL+"/events"+q)
 		ws := openWS(t, ctx, wsURL(s.URL)+"/ws"+q, nil)
 		for i, name := range []string{feed.EventReset, feed.EventSnapshot} {
-			a, b := sse.next(t), ws.next(t, ctx)
+			a, b := es.next(t), ws.next(t, ctx)
 			if a != b {
 				t.Fatalf("lastEventId=%s, event %d: SSE %+v, WS %+v", tc.last, i, a, b)
 			}
@@ -359,7 +241,7 @@ func TestParityReset(t *testing.T) {
 			if name == feed.EventReset && a.Data != `{"reason":"`+tc.reason+`"}` {
 				t.Errorf("lastEventId=%s: reset %s; want reason %s", tc.last, a.Data, tc.reason)
 			}
-			if name == feed.EventSnapshot && idOf(t, a) != log.Newest() {
+			if name == feed.EventSnapshot && sse.ID(t, a) != log.Newest() {
 				t.Errorf("lastEventId=%s: snapshot id %s; want %d", tc.last, a.ID, log.Newest())
 			}
 		}
@@ -371,16 +253,11 @@ func TestParityReset(t *testing.T) {
 // endpoints, as JSON, and no WebSocket.
 func TestErrorsBeforeUpgrade(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL,MSFT"})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL,MSFT"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, q := range []string{"?symbols=AAPL,NOPE", "?events=quote,gossip", "?throttle=fast", "?colour=red"} {
-		resp, err := http.Get(s.URL + "/events" + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sseBody, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, sseBody := sse.Get(t, s.URL+"/events"+q)
 		_, wresp, err := websocket.Dial(ctx, wsURL(s.URL)+"/ws"+q, nil)
 		if err == nil {
 			t.Fatalf("%s: the WebSocket was accepted", q)
@@ -395,26 +272,21 @@ func TestErrorsBeforeUpgrade(t *testing.T) {
 		if ct := wresp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("%s: /ws Content-Type %q; want JSON", q, ct)
 		}
-		if string(sseBody) != string(wsBody) {
+		if sseBody != string(wsBody) {
 			t.Errorf("%s: bodies differ:\n/events %s/ws     %s", q, sseBody, wsBody)
 		}
 	}
 
 	// A plain GET (no upgrade) with a good query: 426, JSON.
-	resp, err := http.Get(s.URL + "/ws?symbols=AAPL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUpgradeRequired || !strings.Contains(string(body), `"error"`) {
+	resp, body := sse.Get(t, s.URL+"/ws?symbols=AAPL")
+	if resp.StatusCode != http.StatusUpgradeRequired || !strings.Contains(body, `"error"`) {
 		t.Errorf("plain GET /ws: %s %s; want 426 with a JSON error", resp.Status, body)
 	}
 }
 
 func TestOrigin(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL", AllowedOrigins: []string{"https://app.example.com", "https://*.trusted.test"}})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL", AllowedOrigins: []string{"https://app.example.com", "https://*.trusted.test"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dial := func(origin string) (int, error) {
@@ -447,7 +319,7 @@ func TestOrigin(t *testing.T) {
 // SSE one, and told so with a reset and a snapshot; it holds back nobody.
 func TestSlowClient(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL", Replay: 64})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL", Replay: 64})
 	log := s.Hub.Log()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -463,7 +335,7 @@ func TestSlowClient(t *testing.T) {
 	// 5000 events of 4 kB: far more than the socket buffers hold while
 	// neither client reads, so both writers fall more than 64 events behind.
 	publish(t, log, []string{"AAPL"}, 5000, 4000)
-	find := func(next func() ev) {
+	find := func(next func() feed.Event) {
 		t.Helper()
 		var last uint64
 		for {
@@ -472,25 +344,25 @@ func TestSlowClient(t *testing.T) {
 				if e.Data != `{"reason":"lapped"}` {
 					t.Fatalf("reset %s; want lapped", e.Data)
 				}
-				if e = next(); e.Name != feed.EventSnapshot || idOf(t, e) <= last || idOf(t, e) > log.Newest() {
+				if e = next(); e.Name != feed.EventSnapshot || sse.ID(t, e) <= last || sse.ID(t, e) > log.Newest() {
 					t.Fatalf("after the reset: %s %s; want a snapshot newer than %d", e.Name, e.ID, last)
 				}
 				return
 			}
-			if last = idOf(t, e); last == log.Newest() {
+			if last = sse.ID(t, e); last == log.Newest() {
 				t.Fatal("read every event without a reset; the client was never lapped")
 			}
 		}
 	}
-	find(func() ev { return slowSSE.next(t) })
-	find(func() ev { return slowWS.next(t, ctx) })
+	find(func() feed.Event { return slowSSE.next(t) })
+	find(func() feed.Event { return slowWS.next(t, ctx) })
 }
 
 // TestPingAndShutdown: a quiet WebSocket is pinged; on shutdown it is
 // closed with 1001, going away.
 func TestPingAndShutdown(t *testing.T) {
 	t.Parallel()
-	s, err := newServer(serverConfig{Symbols: "AAPL", Heartbeat: 100 * time.Millisecond})
+	s, err := sse.NewServer(sse.Config{Symbols: "AAPL", Heartbeat: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,11 +405,11 @@ func TestPingAndShutdown(t *testing.T) {
 // with Retry-After before the upgrade, as /events does.
 func TestMaxStreams(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverConfig{Symbols: "AAPL", MaxStreams: 1})
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL", MaxStreams: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sse := openSSE(t, ctx, s.URL+"/events")
-	if e := sse.next(t); e.Name != feed.EventSnapshot {
+	es := openSSE(t, ctx, s.URL+"/events")
+	if e := es.next(t); e.Name != feed.EventSnapshot {
 		t.Fatalf("first event %s", e.Name)
 	}
 	_, resp, err := websocket.Dial(ctx, wsURL(s.URL)+"/ws", nil)

@@ -41,7 +41,7 @@ func (w *benchWriter) Heartbeat() error { return nil }
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
-			l, err := NewLog(testSymbols, 1<<16, 1)
+			l, err := NewLog(TestSymbols, 1<<16, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -58,16 +58,16 @@ func BenchmarkFanout(b *testing.B) {
 					sub.Run(ctx, w, time.Hour, func(_ int, resets []ResetReason) { lapped.Add(int64(len(resets))) })
 				})
 			}
-			q := &testQuote{Symbol: "AAPL", Price: 123.45, Pad: "bid ask open high low prevClose change volume ts"}
+			q := &TestQuote{Symbol: "AAPL", Price: 123.45, Pad: "bid ask open high low prevClose change volume ts"}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
 				q.Price = float64(i)
-				if err := l.Publish("quote", testSymbols[i%3], q); err != nil {
+				if err := l.Publish("quote", TestSymbols[i%3], q); err != nil {
 					b.Fatal(err)
 				}
 			}
-			l.Publish("market", "", testMarket{Index: -1})
+			l.Publish("market", "", TestMarket{Index: -1})
 			for _, w := range writers {
 				<-w.done
 			}
@@ -87,11 +87,11 @@ func BenchmarkFanout(b *testing.B) {
 // BenchmarkPublish is the writer's cost per event with nobody listening:
 // marshal once, encode twice, wake.
 func BenchmarkPublish(b *testing.B) {
-	l, err := NewLog(testSymbols, 1<<16, 1)
+	l, err := NewLog(TestSymbols, 1<<16, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := &testQuote{Symbol: "AAPL", Price: 123.45}
+	q := &TestQuote{Symbol: "AAPL", Price: 123.45}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		l.Publish("quote", "AAPL", q)

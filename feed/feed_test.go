@@ -1,8 +1,7 @@
-package feed
+package feed_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,28 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
+
+	. "tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var testSymbols = []string{"AAPL", "MSFT", "GOOG"}
-
-type testQuote struct {
-	Symbol string  `json:"symbol"`
-	Price  float64 `json:"price"`
-	Pad    string  `json:"pad,omitempty"`
-}
-
-type testMarket struct {
-	Index float64 `json:"index"`
-}
 
 type fixture struct {
 	log *Log
@@ -42,14 +31,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, size int, opts Options) *fixture {
 	t.Helper()
-	l, err := NewLog(testSymbols, size, 1000)
+	l, err := NewLog(TestSymbols, size, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	opts.Metrics = NewMetrics(reg)
 	if opts.Logger == nil {
-		opts.Logger = discardLogger()
+		opts.Logger = DiscardLogger()
 	}
 	h := NewHub(l, opts)
 	srv := httptest.NewServer(h.SSEHandler())
@@ -67,10 +56,10 @@ func (f *fixture) publish(t *testing.T, n int) {
 	for i := range n {
 		var err error
 		if i%4 == 3 {
-			err = f.log.Publish("market", "", testMarket{Index: float64(i)})
+			err = f.log.Publish("market", "", TestMarket{Index: float64(i)})
 		} else {
-			s := testSymbols[i%len(testSymbols)]
-			err = f.log.Publish("quote", s, testQuote{Symbol: s, Price: float64(100 + i)})
+			s := TestSymbols[i%len(TestSymbols)]
+			err = f.log.Publish("quote", s, TestQuote{Symbol: s, Price: float64(100 + i)})
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -91,57 +80,11 @@ func (f *fixture) rawStream(t *testing.T) net.Conn {
 	return conn
 }
 
-// stream is a test client of /events.
-type stream struct {
-	resp *http.Response
-	r    *Reader
-}
-
-func openStream(t *testing.T, url string, hdr http.Header) *stream {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); resp.Body.Close() })
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
-	}
-	return &stream{resp: resp, r: NewReader(resp.Body)}
-}
-
-func (s *stream) next(t *testing.T) Event {
-	t.Helper()
-	ev, err := s.r.Next()
-	if err != nil {
-		t.Fatalf("reading stream: %v", err)
-	}
-	return ev
-}
-
-func id(t *testing.T, ev Event) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(ev.ID, 10, 64)
-	if err != nil {
-		t.Fatalf("event %s has id %q: %v", ev.Name, ev.ID, err)
-	}
-	return n
-}
-
 type snapshotData struct {
-	Quotes   []testQuote     `json:"quotes"`
+	Quotes   []TestQuote     `json:"quotes"`
 	Scores   []any           `json:"scores"`
 	Statuses []any           `json:"statuses"`
-	Market   *testMarket     `json:"market"`
+	Market   *TestMarket     `json:"market"`
 	Session  json.RawMessage `json:"session"`
 }
 
@@ -149,8 +92,8 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1000, Options{})
 	f.publish(t, 8)
-	s := openStream(t, f.srv.URL, nil)
-	h := s.resp.Header
+	s := sse.Open(t, nil, f.srv.URL)
+	h := s.Response.Header
 	for k, want := range map[string]string{
 		"Content-Type":      "text/event-stream; charset=utf-8",
 		"Cache-Control":     "no-cache",
@@ -160,14 +103,14 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	snap := s.next(t)
+	snap := s.Next(t)
 	if snap.Name != "snapshot" {
 		t.Fatalf("first event %q, want snapshot", snap.Name)
 	}
-	if s.r.Retry != 1000 {
-		t.Errorf("retry = %d, want 1000 before the snapshot", s.r.Retry)
+	if s.Reader.Retry != 1000 {
+		t.Errorf("retry = %d, want 1000 before the snapshot", s.Reader.Retry)
 	}
-	if got := id(t, snap); got != 1007 {
+	if got := sse.ID(t, snap); got != 1007 {
 		t.Errorf("snapshot id %d, want the newest event's, 1007", got)
 	}
 	var sd snapshotData
@@ -178,10 +121,10 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 		t.Errorf("snapshot = %+v, want 3 quotes and the market of event 7", sd)
 	}
 	f.publish(t, 20)
-	prev := id(t, snap)
+	prev := sse.ID(t, snap)
 	for range 20 {
-		ev := s.next(t)
-		if got := id(t, ev); got != prev+1 {
+		ev := s.Next(t)
+		if got := sse.ID(t, ev); got != prev+1 {
 			t.Fatalf("id %d after %d: a gap or a repeat", got, prev)
 		}
 		prev++
@@ -217,21 +160,21 @@ func TestResume(t *testing.T) {
 		{name: "newest", header: "1049", first: 1050},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hdr := http.Header{}
+			var hdr []string
 			if tc.header != "" {
-				hdr.Set("Last-Event-ID", tc.header)
+				hdr = []string{"Last-Event-ID", tc.header}
 			}
-			s := openStream(t, f.srv.URL+tc.query, hdr)
+			s := sse.Open(t, nil, f.srv.URL+tc.query, hdr...)
 			if tc.name == "newest" {
 				// Caught up: nothing is owed, no snapshot, until the next event.
 				f.publish(t, 1)
 			}
-			ev := s.next(t)
+			ev := s.Next(t)
 			if tc.reset != "" {
 				if ev.Name != "reset" || ev.Data != `{"reason":"`+tc.reset+`"}` {
 					t.Fatalf("got %s %s, want reset %s", ev.Name, ev.Data, tc.reset)
 				}
-				if snap := s.next(t); snap.Name != "snapshot" || id(t, snap) != 1049 {
+				if snap := s.Next(t); snap.Name != "snapshot" || sse.ID(t, snap) != 1049 {
 					t.Fatalf("after reset: %s id %s, want snapshot id 1049", snap.Name, snap.ID)
 				}
 				return
@@ -241,11 +184,11 @@ func TestResume(t *testing.T) {
 				if ev.Name == "snapshot" {
 					t.Fatal("a resumed stream got a snapshot")
 				}
-				if got := id(t, ev); got != want {
+				if got := sse.ID(t, ev); got != want {
 					t.Fatalf("id %d, want %d", got, want)
 				}
 				if want < f.log.Newest() {
-					ev = s.next(t)
+					ev = s.Next(t)
 				}
 			}
 		})
@@ -270,31 +213,31 @@ func TestFiltersAndConflation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1000, Options{})
 	f.publish(t, 4)
-	s := openStream(t, f.srv.URL+"?symbols=msft,AAPL&events=quote", nil)
-	snap := s.next(t)
+	s := sse.Open(t, nil, f.srv.URL+"?symbols=msft,AAPL&events=quote")
+	snap := s.Next(t)
 	var sd snapshotData
 	json.Unmarshal([]byte(snap.Data), &sd)
 	if len(sd.Quotes) != 2 {
 		t.Fatalf("snapshot has %d quotes, want the 2 subscribed", len(sd.Quotes))
 	}
 	f.publish(t, 40)
-	prev := id(t, snap)
+	prev := sse.ID(t, snap)
 	for range 20 { // 40 events: 30 quotes, 10 of them GOOG; 10 market
-		ev := s.next(t)
-		var q testQuote
+		ev := s.Next(t)
+		var q TestQuote
 		json.Unmarshal([]byte(ev.Data), &q)
 		if ev.Name != "quote" || (q.Symbol != "AAPL" && q.Symbol != "MSFT") {
 			t.Fatalf("filtered stream got %s %s", ev.Name, ev.Data)
 		}
-		if n := id(t, ev); n <= prev {
+		if n := sse.ID(t, ev); n <= prev {
 			t.Fatalf("id %d not above %d", n, prev)
 		}
-		prev = id(t, ev)
+		prev = sse.ID(t, ev)
 	}
 
 	// A throttled stream gets only the newest quote per symbol per interval.
-	t2 := openStream(t, f.srv.URL+"?throttle=50ms&events=quote", nil)
-	t2.next(t) // snapshot
+	t2 := sse.Open(t, nil, f.srv.URL+"?throttle=50ms&events=quote")
+	t2.Next(t) // snapshot
 	f.publish(t, 300)
 	seen := map[string]float64{}
 	quotes := 0
@@ -304,8 +247,8 @@ func TestFiltersAndConflation(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("throttled stream never reached the newest prices: %v", seen)
 		}
-		ev := t2.next(t)
-		var q testQuote
+		ev := t2.Next(t)
+		var q TestQuote
 		json.Unmarshal([]byte(ev.Data), &q)
 		if q.Price < seen[q.Symbol] {
 			t.Fatalf("throttled stream went back in time: %s", ev.Data)
@@ -394,8 +337,8 @@ func TestMaxStreams(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10, Options{MaxStreams: 1})
 	f.publish(t, 1)
-	s := openStream(t, f.srv.URL, nil)
-	s.next(t)
+	s := sse.Open(t, nil, f.srv.URL)
+	s.Next(t)
 	resp, err := http.Get(f.srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -441,21 +384,21 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 	// The slow client: a raw connection that reads nothing for now.
 	conn := f.rawStream(t)
 
-	fast := openStream(t, f.srv.URL, nil)
-	last := id(t, fast.next(t))
+	fast := sse.Open(t, nil, f.srv.URL)
+	last := sse.ID(t, fast.Next(t))
 	pad := strings.Repeat("x", 4096)
 	const total = 12000 // 48 MB: more than the socket buffers and the ring
 	for sent := 0; sent < total; {
 		for range 200 {
-			s := testSymbols[sent%3]
-			if err := f.log.Publish("quote", s, testQuote{Symbol: s, Price: float64(sent), Pad: pad}); err != nil {
+			s := TestSymbols[sent%3]
+			if err := f.log.Publish("quote", s, TestQuote{Symbol: s, Price: float64(sent), Pad: pad}); err != nil {
 				t.Fatal(err)
 			}
 			sent++
 		}
 		for last < 1000+uint64(sent) { // the fast client keeps up, with no gap
-			ev := fast.next(t)
-			if n := id(t, ev); n != last+1 {
+			ev := fast.Next(t)
+			if n := sse.ID(t, ev); n != last+1 {
 				t.Fatalf("fast client: id %d after %d (%s)", n, last, ev.Name)
 			}
 			last++
@@ -483,10 +426,10 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 			}
 			break
 		}
-		if ev.Name != "snapshot" && id(t, ev) != prev+1 {
-			t.Fatalf("slow client: id %d after %d before its reset", id(t, ev), prev)
+		if ev.Name != "snapshot" && sse.ID(t, ev) != prev+1 {
+			t.Fatalf("slow client: id %d after %d before its reset", sse.ID(t, ev), prev)
 		}
-		prev = id(t, ev)
+		prev = sse.ID(t, ev)
 	}
 	snap, err := r.Next()
 	if err != nil || snap.Name != "snapshot" {
@@ -511,7 +454,7 @@ func TestStuckClientIsDropped(t *testing.T) {
 			t.Fatal("stuck client was never dropped")
 		}
 		for range 100 {
-			f.log.Publish("quote", "AAPL", testQuote{Symbol: "AAPL", Pad: pad})
+			f.log.Publish("quote", "AAPL", TestQuote{Symbol: "AAPL", Pad: pad})
 		}
 		time.Sleep(20 * time.Millisecond) // pacing the publisher, not synchronising
 	}

@@ -94,7 +94,7 @@ func FuzzWSEnvelope(f *testing.F) {
 // FuzzParseQuery proves the query parser never panics, and that every
 // refusal is a 400 that names its reason.
 func FuzzParseQuery(f *testing.F) {
-	l, err := NewLog(testSymbols, 4, 1)
+	l, err := NewLog(TestSymbols, 4, 1)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func FuzzParseQuery(f *testing.F) {
 			}
 			return
 		}
-		if filter.Symbols != nil && len(filter.Symbols) != len(testSymbols) {
+		if filter.Symbols != nil && len(filter.Symbols) != len(TestSymbols) {
 			t.Fatalf("%q: filter of %d symbols", q, len(filter.Symbols))
 		}
 		if filter.Throttle != 0 && (filter.Throttle < MinThrottle || filter.Throttle > MaxThrottle) {
@@ -138,15 +138,15 @@ func appendUint(b []byte, n uint64) []byte {
 // Accept) and checks that every answer is a stream that starts as docs/API.md
 // says, or a 4xx with a JSON body.
 func FuzzSSERequest(f *testing.F) {
-	l, err := NewLog(testSymbols, 8, 100)
+	l, err := NewLog(TestSymbols, 8, 100)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for i := range 12 {
-		l.Publish("quote", "AAPL", testQuote{Symbol: "AAPL", Price: float64(i)})
+		l.Publish("quote", "AAPL", TestQuote{Symbol: "AAPL", Price: float64(i)})
 	}
-	l.Publish("market", "", testMarket{Index: 1})
-	h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: discardLogger()})
+	l.Publish("market", "", TestMarket{Index: 1})
+	h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: DiscardLogger()})
 	handler := h.SSEHandler()
 	f.Add("symbols=AAPL", "105", "text/event-stream")
 	f.Add("events=quote&throttle=1s", "abc", "")

@@ -1,4 +1,4 @@
-package feed
+package feed_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	. "tickertape/feed"
 )
 
 // The recorded stream is what /events writes for hostile payloads, kept in

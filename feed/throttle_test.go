@@ -1,4 +1,4 @@
-package feed
+package feed_test
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	. "tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 // The throttle tests run /events in a synctest bubble, so its clock is
@@ -67,18 +70,18 @@ type pipeServer struct {
 	client *http.Client
 }
 
-// startPipeServer serves a log of testSymbols that keeps size events. It
+// startPipeServer serves a log of TestSymbols that keeps size events. It
 // must be called inside the bubble; everything it starts ends with the
 // test.
 func startPipeServer(t *testing.T, size int, opts Options) *pipeServer {
 	t.Helper()
-	l, err := NewLog(testSymbols, size, 1000)
+	l, err := NewLog(TestSymbols, size, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	opts.Metrics = NewMetrics(reg)
-	opts.Logger = discardLogger()
+	opts.Logger = DiscardLogger()
 	h := NewHub(l, opts)
 	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	srv := &http.Server{Handler: h.SSEHandler()}
@@ -95,32 +98,23 @@ func startPipeServer(t *testing.T, size int, opts Options) *pipeServer {
 }
 
 // open starts a stream of path, resuming after lastID if it is not "".
-func (ps *pipeServer) open(t *testing.T, path, lastID string) (*stream, context.CancelFunc) {
+func (ps *pipeServer) open(t *testing.T, path, lastID string) (*sse.Client, context.CancelFunc) {
 	t.Helper()
 	// A deadline on the bubble's clock: a stream that never brings what a
 	// test waits for fails it instead of beating its heart forever.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pipe"+path, nil)
+	t.Cleanup(cancel)
+	var hdr []string
 	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
+		hdr = []string{"Last-Event-ID", lastID}
 	}
-	resp, err := ps.client.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		cancel()
-		t.Fatalf("GET %s: %s", path, resp.Status)
-	}
-	stop := func() { cancel(); resp.Body.Close() }
-	t.Cleanup(stop)
-	return &stream{resp: resp, r: NewReader(resp.Body)}, stop
+	c := sse.OpenContext(t, ctx, ps.client, "http://pipe"+path, hdr...)
+	return c, c.Stop
 }
 
 // tradeEveryMillisecond is a fast market: from start, quote j comes at
 // 0.5 ms + j ms (half a millisecond off every tick), for symbol
-// testSymbols[j%3] at price j, and after every thousandth quote a market
+// TestSymbols[j%3] at price j, and after every thousandth quote a market
 // event with index j. It runs until stop is closed.
 func tradeEveryMillisecond(t *testing.T, l *Log, start time.Time, stop <-chan struct{}) {
 	for j := 0; ; j++ {
@@ -129,13 +123,13 @@ func tradeEveryMillisecond(t *testing.T, l *Log, start time.Time, stop <-chan st
 			return
 		case <-time.After(time.Until(start.Add(500*time.Microsecond + time.Duration(j)*time.Millisecond))):
 		}
-		s := testSymbols[j%3]
-		if err := l.Publish("quote", s, testQuote{Symbol: s, Price: float64(j)}); err != nil {
+		s := TestSymbols[j%3]
+		if err := l.Publish("quote", s, TestQuote{Symbol: s, Price: float64(j)}); err != nil {
 			t.Error(err)
 			return
 		}
 		if j%1000 == 999 {
-			if err := l.Publish("market", "", testMarket{Index: float64(j)}); err != nil {
+			if err := l.Publish("market", "", TestMarket{Index: float64(j)}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -143,7 +137,7 @@ func tradeEveryMillisecond(t *testing.T, l *Log, start time.Time, stop <-chan st
 	}
 }
 
-// newestBefore returns the price of testSymbols[sym]'s newest quote
+// newestBefore returns the price of TestSymbols[sym]'s newest quote
 // published before elapsed, by tradeEveryMillisecond (quotes 0 … ms-1).
 func newestBefore(elapsed time.Duration, sym int) float64 {
 	j := int(elapsed/time.Millisecond) - 1
@@ -156,18 +150,18 @@ func newestBefore(elapsed time.Duration, sym int) float64 {
 // delivery reads the n events of one delivery and checks that they all
 // came at once, at want after from, with no heartbeat among them; it
 // returns them.
-func delivery(t *testing.T, s *stream, n int, from time.Time, want time.Duration) []Event {
+func delivery(t *testing.T, s *sse.Client, n int, from time.Time, want time.Duration) []Event {
 	t.Helper()
 	evs := make([]Event, n)
 	var comments int
 	for i := range evs {
-		evs[i] = s.next(t)
+		evs[i] = s.Next(t)
 		if at := time.Since(from); at != want {
 			t.Fatalf("event %d of a delivery (%s %s) came %s after the start, want %s: %v", i, evs[i].Name, evs[i].Data, at, want, evs[:i+1])
 		}
 		if i == 0 {
-			comments = s.r.Comments
-		} else if s.r.Comments != comments {
+			comments = s.Reader.Comments
+		} else if s.Reader.Comments != comments {
 			t.Fatalf("a heartbeat within a delivery: %v", evs[:i+1])
 		}
 	}
@@ -183,14 +177,14 @@ func checkDelivery(t *testing.T, evs []Event, after uint64, elapsed time.Duratio
 	quotes := map[string]float64{}
 	var gotMarkets []float64
 	for _, ev := range evs {
-		if n := id(t, ev); n <= after {
+		if n := sse.ID(t, ev); n <= after {
 			t.Fatalf("id %d after %d: ids must increase (%v)", n, after, evs)
 		} else {
 			after = n
 		}
 		switch ev.Name {
 		case "quote":
-			var q testQuote
+			var q TestQuote
 			if err := json.Unmarshal([]byte(ev.Data), &q); err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +193,7 @@ func checkDelivery(t *testing.T, evs []Event, after uint64, elapsed time.Duratio
 			}
 			quotes[q.Symbol] = q.Price
 		case "market":
-			var m testMarket
+			var m TestMarket
 			if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
 				t.Fatal(err)
 			}
@@ -241,11 +235,11 @@ func TestThrottleFromState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval, heartbeat = 10 * time.Second, 3 * time.Second
 		ps := startPipeServer(t, 16, Options{Heartbeat: heartbeat})
-		if err := ps.log.Publish("market", "", testMarket{Index: -1}); err != nil {
+		if err := ps.log.Publish("market", "", TestMarket{Index: -1}); err != nil {
 			t.Fatal(err)
 		}
 		s, stop := ps.open(t, "/?symbols=AAPL,MSFT&throttle=10s", "")
-		snap := s.next(t)
+		snap := s.Next(t)
 		if snap.Name != "snapshot" {
 			t.Fatalf("first event %s, want snapshot", snap.Name)
 		}
@@ -255,12 +249,12 @@ func TestThrottleFromState(t *testing.T) {
 		go func() { defer close(traded); tradeEveryMillisecond(t, ps.log, start, halt) }()
 		defer func() { close(halt); <-traded }()
 
-		last := id(t, snap)
+		last := sse.ID(t, snap)
 		for k := 1; k <= 4; k++ {
 			at := time.Duration(k) * interval
-			comments := s.r.Comments
+			comments := s.Reader.Comments
 			evs := delivery(t, s, 12, start, at) // 2 quotes, 10 market events
-			if hb := s.r.Comments - comments; hb != 3 {
+			if hb := s.Reader.Comments - comments; hb != 3 {
 				t.Errorf("before the delivery at %s: %d heartbeats, want 3 (one per 3 s of silence, and no delivery between)", at, hb)
 			}
 			last = checkDelivery(t, evs, last, at, marketsBetween(at-interval, at))
@@ -273,9 +267,9 @@ func TestThrottleFromState(t *testing.T) {
 		back := 45 * time.Second
 		evs := delivery(t, s, 7, start, back) // at once: 2 quotes and the 5 market events since
 		last = checkDelivery(t, evs, last, back, marketsBetween(40*time.Second, back))
-		comments := s.r.Comments
+		comments := s.Reader.Comments
 		evs = delivery(t, s, 12, start, back+interval)
-		if hb := s.r.Comments - comments; hb != 3 {
+		if hb := s.Reader.Comments - comments; hb != 3 {
 			t.Errorf("after the resume: %d heartbeats before the next delivery, want 3", hb)
 		}
 		checkDelivery(t, evs, last, back+interval, marketsBetween(back, back+interval))
@@ -312,13 +306,13 @@ func TestThrottleStatuses(t *testing.T) {
 		want []string
 	}{
 		{"all", 6, []string{"AAPL 0", "session 1", "AAPL 2", "session 3", "AAPL 4", "session 5", "market"}},
-		{"more than kept", 2 * maxUnconflated, []string{"AAPL 1022", "session 1023", "market"}},
+		{"more than kept", 2 * MaxUnconflated, []string{"AAPL 1022", "session 1023", "market"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ps := startPipeServer(t, 16, Options{Heartbeat: time.Minute})
 				s, _ := ps.open(t, "/?throttle=1s&events=status,market", "")
-				s.next(t) // snapshot
+				s.Next(t) // snapshot
 				for i := range tc.n {
 					sym, st := "AAPL", testStatus{Symbol: "AAPL", State: "halted", N: i}
 					if i%2 == 1 {
@@ -328,12 +322,12 @@ func TestThrottleStatuses(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if err := ps.log.Publish("market", "", testMarket{Index: 1}); err != nil {
+				if err := ps.log.Publish("market", "", TestMarket{Index: 1}); err != nil {
 					t.Fatal(err)
 				}
 				var got []string
 				for range tc.want {
-					ev := s.next(t)
+					ev := s.Next(t)
 					switch ev.Name {
 					case "status":
 						var st testStatus

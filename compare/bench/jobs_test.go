@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 func jobsServer(t *testing.T) (*Jobs, *httptest.Server) {
@@ -63,16 +63,12 @@ func TestJobs(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/jobs/"+job+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	events := srv.URL + "/api/jobs/" + job + "/events"
+	c := sse.OpenContext(t, ctx, nil, events)
+	if ct := c.Response.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("GET events: %s %s", c.Response.Status, ct)
 	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("GET events: %s %s", resp.Status, ct)
-	}
-	r := feed.NewReader(resp.Body)
+	r := c.Reader
 	var last progressEvent
 	lastID, lastCompletion := 0, -1.0
 	for {
@@ -86,8 +82,8 @@ func TestJobs(t *testing.T) {
 		if e.Name != "progress" {
 			t.Fatalf("event %q; want progress", e.Name)
 		}
-		id, err := strconv.Atoi(e.ID)
-		if err != nil || id != lastID+1 {
+		id := int(sse.ID(t, e))
+		if id != lastID+1 {
 			t.Fatalf("event id %q after %d; want %d", e.ID, lastID, lastID+1)
 		}
 		lastID = id
@@ -115,24 +111,11 @@ func TestJobs(t *testing.T) {
 
 	// Read to the end: a reconnect is told to stop (204); from the start,
 	// it gets the whole run again.
-	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID))
-	resp2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if resp, _ := sse.Get(t, events, "Last-Event-ID", strconv.Itoa(lastID)); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("reconnect after the end: %s; want 204", resp.Status)
 	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusNoContent {
-		t.Errorf("reconnect after the end: %s; want 204", resp2.Status)
-	}
-	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID-1))
-	resp3, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := feed.NewReader(resp3.Body).Next()
-	resp3.Body.Close()
-	if err != nil || e.ID != strconv.Itoa(lastID) || !strings.Contains(e.Data, `"status":"done"`) {
-		t.Errorf("resume from %d: %+v %v; want the done event", lastID-1, e, err)
+	if e := sse.OpenContext(t, ctx, nil, events, "Last-Event-ID", strconv.Itoa(lastID-1)).Next(t); e.ID != strconv.Itoa(lastID) || !strings.Contains(e.Data, `"status":"done"`) {
+		t.Errorf("resume from %d: %+v; want the done event", lastID-1, e)
 	}
 
 	// The run is over: a new one may start.
@@ -164,13 +147,8 @@ func TestJobsBadRequests(t *testing.T) {
 			t.Errorf("POST %s: %d %v; want 400 naming %q", body, code, m, field)
 		}
 	}
-	resp, err := http.Get(srv.URL + "/api/jobs/42/events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), `"error"`) {
+	resp, b := sse.Get(t, srv.URL+"/api/jobs/42/events")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(b, `"error"`) {
 		t.Errorf("unknown job: %s %s; want a JSON 404", resp.Status, b)
 	}
 }
