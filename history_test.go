@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
 // A fresh server's chart opens on the day so far: its 1m history holds the
@@ -15,7 +17,7 @@ import (
 func TestHistoryOfAFreshServer(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil, "-seed", "4")
-	before, body := get(t, s.url+"/api/snapshot")
+	before, body := sse.Get(t, s.url+"/api/snapshot")
 	var snap struct {
 		Quotes []struct {
 			Symbol          string
@@ -24,7 +26,7 @@ func TestHistoryOfAFreshServer(t *testing.T) {
 	}
 	json.Unmarshal([]byte(body), &snap)
 	snapID, _ := strconv.ParseUint(before.Header.Get("X-Last-Event-ID"), 10, 64)
-	resp, body := get(t, s.url+"/api/history?symbol=AAPL&interval=1m&limit=5000")
+	resp, body := sse.Get(t, s.url+"/api/history?symbol=AAPL&interval=1m&limit=5000")
 	var h struct {
 		Symbol, Interval string
 		ID               uint64
@@ -64,14 +66,14 @@ func TestHistoryOfAFreshServer(t *testing.T) {
 
 	// Mistakes are 400s with the API's JSON error; a POST is a 405.
 	for _, p := range []string{"symbol=NOPE&interval=1m", "symbol=AAPL&interval=2m", "symbol=AAPL&interval=1m&limit=9999"} {
-		resp, body := get(t, s.url+"/api/history?"+p)
+		resp, body := sse.Get(t, s.url+"/api/history?"+p)
 		var e map[string]any
 		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == nil {
 			t.Errorf("%s: %s %s, want 400 with a JSON error", p, resp.Status, body)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/api/history?symbol=AAPL&interval=1m", nil)
-	if resp, body := do(t, req); resp.StatusCode != 405 || !strings.Contains(body, `"error"`) {
+	if resp, body := sse.Do(t, req); resp.StatusCode != 405 || !strings.Contains(body, `"error"`) {
 		t.Errorf("POST: %s %s", resp.Status, body)
 	}
 }
@@ -83,7 +85,7 @@ func TestAFileSourcesHistoryAndItsEnd(t *testing.T) {
 	s := startServer(t, nil, "-source", "file:testdata/small.csv", "-speed", "0")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, body := get(t, s.url+"/api/snapshot")
+		_, body := sse.Get(t, s.url+"/api/snapshot")
 		var snap struct {
 			Session *struct{ State, Reason string }
 		}
@@ -96,11 +98,11 @@ func TestAFileSourcesHistoryAndItsEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the server, not synchronising
 	}
-	c := openEvents(t, nil, s.url+"/events")
-	if ev := c.next(t); ev.Name != "snapshot" || !strings.Contains(ev.Data, `"state":"ended"`) {
+	c := sse.Open(t, nil, s.url+"/events")
+	if ev := c.Next(t); ev.Name != "snapshot" || !strings.Contains(ev.Data, `"state":"ended"`) {
 		t.Errorf("a client joining after the end: %s %s", ev.Name, ev.Data)
 	}
-	_, body := get(t, s.url+"/api/history?symbol=ACME&interval=5s")
+	_, body := sse.Get(t, s.url+"/api/history?symbol=ACME&interval=5s")
 	var h struct {
 		Bars []struct {
 			T int64
