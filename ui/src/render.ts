@@ -17,6 +17,8 @@ export interface Frame {
   /** Store version: changes when rows appeared, vanished or were all replaced. */
   version: number;
   paused: boolean;
+  /** More than FAST_EVENTS events a second: views that redraw canvases may do it less often. */
+  fast: boolean;
 }
 
 /** A view paints from the store. It returns true when it wants another frame soon (an animation runs). */
@@ -83,7 +85,7 @@ export class Renderer {
     // While paused the dirty set keeps growing, so resuming paints everything that changed.
     const dirty = paused ? this.lastDirty : s.takeDirty();
     if (paused) this.lastDirty = new Set();
-    const f: Frame = { now: t0, wall: Date.now(), dirty, marketDirty: !paused && s.marketDirty, version: s.version, paused };
+    const f: Frame = { now: t0, wall: Date.now(), dirty, marketDirty: !paused && s.marketDirty, version: s.version, paused, fast: this.minFrame === FAST_FRAME_MS };
     if (!paused) s.marketDirty = false;
     let again = false;
     for (const v of this.views) {

@@ -370,8 +370,8 @@ export class ChartView implements View {
       this.needLoad = true; // trades fell out of the ring before we folded them
       return;
     }
-    // Ten updates a second are plenty for candles; the chart redraws whole canvases on each.
-    if (ring.total === this.built || f.now - this.lastUpdate < 100) return;
+    // Ten updates a second are plenty for candles (four in a fast market); the chart redraws whole canvases on each.
+    if (ring.total === this.built || f.now - this.lastUpdate < (f.fast ? 250 : 100)) return;
     this.lastUpdate = f.now;
     const lastTime = this.bars.length ? this.bars[this.bars.length - 1].time : -Infinity;
     const { touched, late } = mergeTrades(this.bars, ring, this.built, this.histId, this.interval);
