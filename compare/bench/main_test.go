@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"testing"
 	"time"
 
@@ -48,6 +50,10 @@ func startServer(_ context.Context, sc ServerConfig) (Target, error) {
 	mux.Handle("GET /events", hub.SSEHandler())
 	mux.Handle("GET /ws", compare.Handler(hub, nil))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /debug/pprof/heap", pprof.Handler("heap")) // the bench forces a GC through it
+	mux.HandleFunc("GET /api/symbols", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(src.Symbols())
+	})
 	srv := httptest.NewServer(mux)
 	ctx, stopMarket := context.WithCancel(context.Background())
 	marketErr := make(chan error, 1)
