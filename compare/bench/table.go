@@ -164,7 +164,11 @@ func cell(f figure, v float64, rg *Range, runs int) string {
 		if rg.Min == rg.Max {
 			s += " (all runs)"
 		} else {
-			s += " [" + fmtNum(rg.Min*scale, dec) + "–" + fmtNum(rg.Max*scale, dec) + "]"
+			to := "–"
+			if rg.Min < 0 {
+				to = " to " // "–" after a minus sign reads as a double minus
+			}
+			s += " [" + fmtNum(rg.Min*scale, dec) + to + fmtNum(rg.Max*scale, dec) + "]"
 		}
 	}
 	return s
