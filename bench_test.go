@@ -333,7 +333,9 @@ func TestBenchForeignServer(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
-				msg := `{"event":"tick","id":"` + strconv.Itoa(id) + `","data":{"ts":` + strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', 6, 64) + `}}`
+				// Not tickertape's envelope: the message is the data, its
+				// ts in seconds.
+				msg := `{"n":` + strconv.Itoa(id) + `,"ts":` + strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', 6, 64) + `}`
 				if c.Write(ctx, websocket.MessageText, []byte(msg)) != nil {
 					return
 				}

@@ -154,7 +154,8 @@ func (cl *client) readSSE(ctx context.Context, resp *http.Response, ready func()
 
 // runWS is runSSE's twin for a WebSocket stream (ws:// or wss://, always
 // HTTP/1.1, as browsers open them), with coder/websocket's client over a
-// connection that counts what it reads.
+// connection that counts what it reads. A message is tickertape's envelope
+// ({"event","id","data"}) or, from another server, the event's data.
 func (cl *client) runWS(ctx context.Context, u *url.URL, roots *x509.CertPool, ready func()) error {
 	var d net.Dialer
 	tr := &http.Transport{
@@ -200,7 +201,9 @@ func (cl *client) runWS(ctx context.Context, u *url.URL, roots *x509.CertPool, r
 		}
 		name, id, data, err := parseEnvelope(buf.Bytes())
 		if err != nil {
-			return err
+			// Not tickertape's envelope: another server's message is the
+			// event's data itself.
+			name, id, data = "message", "", buf.String()
 		}
 		cl.event(name, id, data)
 	}
