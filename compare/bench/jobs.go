@@ -51,7 +51,8 @@ type JobsOptions struct {
 //     each run's window) answers 202 {"job":"ID"}; 409 while a run is
 //     going; 400 naming each bad field (clients 1…1000, duration 1s…60s,
 //     rate 1…50000 quotes/s, clients × rate at most 500000, runs 1…5 and
-//     runs × duration at most 120s, transports of sse, ws).
+//     runs × duration at most 120s, transports of sse, ws). Without runs,
+//     3, or as many as fit in 120s.
 //   - GET /api/jobs/ID/events streams the run as progress events (SSE, ids
 //     from 1, Last-Event-ID resumes): {"job","status":"in_progress",
 //     "completion",…}, the last one "done" with "result" (a [Result]) or
@@ -206,6 +207,9 @@ func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 		if cfg.Runs = *req.Runs; cfg.Runs < 1 || cfg.Runs > MaxJobRuns {
 			bad("runs", fmt.Sprintf("runs %d is out of range; use 1 to %d runs per transport", cfg.Runs, MaxJobRuns))
 		}
+	} else if cfg.Duration > 0 {
+		// By default as many runs as fit, up to 3.
+		cfg.Runs = max(1, min(cfg.Runs, int(MaxJobWindow/cfg.Duration)))
 	}
 	if req.Transports != nil {
 		cfg.Transports = nil
