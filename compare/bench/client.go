@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,9 +27,14 @@ import (
 // The counters are read by the runner while the client runs; the rest is
 // owned by the client's goroutine until it returns.
 type client struct {
-	events atomic.Int64 // events received, snapshot and resets included
-	bytes  atomic.Int64 // bytes read from the socket: headers, framing, payload
-	failed atomic.Bool  // the client's run ended with an error
+	events    atomic.Int64 // events received, snapshot and resets included
+	bytes     atomic.Int64 // bytes read from its socket (not for HTTP/2: its connection's group counts)
+	connected atomic.Bool  // the response headers (or the WebSocket handshake) are in
+	failed    atomic.Bool  // the client's run ended with an error
+
+	// Set before the client starts, then read-only.
+	measure   *atomic.Bool // latencies are recorded while it is set: the window
+	checkGaps bool         // the stream is unfiltered, so its ids run without a gap
 
 	hist   histogram
 	gaps   int64 // ids skipped between two market events
@@ -48,47 +55,92 @@ func (c countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// errHTTPS: the SSE client speaks plain HTTP/1.1 on a raw connection, so
-// that every byte on the wire is counted and a client costs one goroutine.
-var errHTTPS = errors.New("compare: bench clients speak plain http:// only")
+// tlsFor returns the TLS configuration of a connection to u: roots trusts
+// a bench server's own certificate (nil: the system's), and protos are
+// offered by ALPN.
+func tlsFor(u *url.URL, roots *x509.CertPool, protos ...string) *tls.Config {
+	return &tls.Config{ServerName: u.Hostname(), RootCAs: roots, NextProtos: protos, MinVersion: tls.VersionTLS12}
+}
 
-// runSSE connects to base's /events with a raw TCP connection, writes the
-// request itself and parses the stream with feed.Reader. ready is called
-// after the first event (the snapshot); run returns when ctx is done or
-// the stream fails.
-func (cl *client) runSSE(ctx context.Context, base *url.URL, ready func()) error {
-	if base.Scheme != "http" {
-		return errHTTPS
-	}
+// runSSE reads the stream at u (http:// or https://) over HTTP/1.1 on a
+// raw connection: it writes the request itself and parses the stream with
+// feed.Reader, so that every byte on the wire is counted (TLS records
+// included) and a client costs one goroutine. ready is called once the
+// response headers are in; run returns when ctx is done or the stream
+// fails.
+func (cl *client) runSSE(ctx context.Context, u *url.URL, roots *x509.CertPool, ready func()) error {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", hostPort(base))
+	raw, err := d.DialContext(ctx, "tcp", hostPort(u))
 	if err != nil {
 		return err
 	}
+	var conn net.Conn = countingConn{raw, &cl.bytes}
+	if u.Scheme == "https" {
+		tc := tls.Client(conn, tlsFor(u, roots, "http/1.1"))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return err
+		}
+		conn = tc
+	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	req := "GET " + base.Path + "/events HTTP/1.1\r\nHost: " + base.Host +
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nAccept: text/event-stream\r\nUser-Agent: tickertape-bench\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(countingConn{conn, &cl.bytes}, 32<<10)
+	// The event reader buffers on its own: this buffer only has to hold
+	// the response's headers.
+	br := bufio.NewReaderSize(conn, 4<<10)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	return cl.readSSE(ctx, resp, ready)
+}
+
+// runSSEH2 reads the stream at u as one HTTP/2 stream of cc, a connection
+// that other clients share.
+func (cl *client) runSSEH2(ctx context.Context, cc *http.ClientConn, u *url.URL, ready func()) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("User-Agent", "tickertape-bench")
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		return fmt.Errorf("GET %s: answered over %s, not HTTP/2", u.Path, resp.Proto)
+	}
+	return cl.readSSE(ctx, resp, ready)
+}
+
+func (cl *client) readSSE(ctx context.Context, resp *http.Response, ready func()) error {
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET /events: %s %s", resp.Status, bytes.TrimSpace(b))
+		return fmt.Errorf("GET %s: %s %s", resp.Request.URL.Path, resp.Status, bytes.TrimSpace(b))
 	}
+	cl.connected.Store(true)
+	ready()
 	r := feed.NewReader(resp.Body)
 	for {
 		e, err := r.Next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if err == io.EOF {
+				return errors.New("the server ended the stream")
 			}
 			return err
 		}
@@ -97,21 +149,16 @@ func (cl *client) runSSE(ctx context.Context, base *url.URL, ready func()) error
 			id = "" // the reader keeps the last id in force; a reset has none
 		}
 		cl.event(e.Name, id, e.Data)
-		if ready != nil {
-			ready()
-			ready = nil
-		}
 	}
 }
 
-// runWS is runSSE's twin on /ws, with coder/websocket's client over a
-// connection that counts what it reads.
-func (cl *client) runWS(ctx context.Context, base *url.URL, ready func()) error {
-	if base.Scheme != "http" {
-		return errHTTPS
-	}
+// runWS is runSSE's twin for a WebSocket stream (ws:// or wss://, always
+// HTTP/1.1, as browsers open them), with coder/websocket's client over a
+// connection that counts what it reads. A message is tickertape's envelope
+// ({"event","id","data"}) or, from another server, the event's data.
+func (cl *client) runWS(ctx context.Context, u *url.URL, roots *x509.CertPool, ready func()) error {
 	var d net.Dialer
-	hc := &http.Client{Transport: &http.Transport{
+	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
@@ -120,14 +167,14 @@ func (cl *client) runWS(ctx context.Context, base *url.URL, ready func()) error 
 			return countingConn{c, &cl.bytes}, nil
 		},
 		DisableKeepAlives: true,
-	}}
-	u := *base
-	u.Scheme = "ws"
-	u.Path += "/ws"
-	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: hc})
+	}
+	if u.Scheme == "wss" {
+		tr.TLSClientConfig = tlsFor(u, roots, "http/1.1")
+	}
+	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		if resp != nil {
-			return fmt.Errorf("GET /ws: %s: %w", resp.Status, err)
+			return fmt.Errorf("GET %s: %s: %w", u.Path, resp.Status, err)
 		}
 		return err
 	}
@@ -137,6 +184,8 @@ func (cl *client) runWS(ctx context.Context, base *url.URL, ready func()) error 
 	// message; the end of ctx closes the connection instead.
 	stop := context.AfterFunc(ctx, func() { c.CloseNow() })
 	defer stop()
+	cl.connected.Store(true)
+	ready()
 	var buf bytes.Buffer
 	for {
 		_, r, err := c.Reader(context.Background())
@@ -152,19 +201,20 @@ func (cl *client) runWS(ctx context.Context, base *url.URL, ready func()) error 
 		}
 		name, id, data, err := parseEnvelope(buf.Bytes())
 		if err != nil {
-			return err
+			// Not tickertape's envelope: another server's message is the
+			// event's data itself.
+			name, id, data = "message", "", buf.String()
 		}
 		cl.event(name, id, data)
-		if ready != nil {
-			ready()
-			ready = nil
-		}
 	}
 }
 
 func hostPort(u *url.URL) string {
 	if u.Port() != "" {
 		return u.Host
+	}
+	if u.Scheme == "https" || u.Scheme == "wss" {
+		return net.JoinHostPort(u.Hostname(), "443")
 	}
 	return net.JoinHostPort(u.Hostname(), "80")
 }
@@ -199,9 +249,9 @@ func parseEnvelope(b []byte) (name, id, data string, err error) {
 	return env.Event, env.ID, string(env.Data), nil
 }
 
-// event accounts for one event: its latency (quotes), and the id sequence
-// (an unfiltered stream's ids run without a gap; a reset and its snapshot
-// may jump).
+// event accounts for one event: its latency, when its data has a ts, and
+// the id sequence (an unfiltered stream's ids run without a gap; a reset
+// and its snapshot may jump).
 func (cl *client) event(name, id, data string) {
 	cl.events.Add(1)
 	switch name {
@@ -220,12 +270,12 @@ func (cl *client) event(name, id, data string) {
 		case cl.lastID == 0:
 		case n <= cl.lastID:
 			cl.dups++
-		case n > cl.lastID+1:
+		case n > cl.lastID+1 && cl.checkGaps:
 			cl.gaps += int64(n - cl.lastID - 1)
 		}
 		cl.lastID = max(cl.lastID, n)
 	}
-	if name == "quote" {
+	if cl.measure.Load() {
 		if ts, ok := tsOf(data); ok {
 			now := float64(time.Now().UnixMicro()) / 1000
 			us := (now - ts) * 1000
@@ -234,8 +284,10 @@ func (cl *client) event(name, id, data string) {
 	}
 }
 
-// tsOf finds the top-level "ts" of an event's data: the feed's quotes end
-// with it, so the last one is the one.
+// tsOf finds the top-level "ts" of an event's data, in Unix milliseconds:
+// the feed's events end with it, so the last one is the one. A ts in
+// seconds, microseconds or nanoseconds (told apart by its size) is
+// converted, so that another server's events are read the same way.
 func tsOf(data string) (float64, bool) {
 	i := strings.LastIndex(data, `"ts":`)
 	if i < 0 {
@@ -247,5 +299,16 @@ func tsOf(data string) (float64, bool) {
 		return 0, false
 	}
 	ts, err := strconv.ParseFloat(strings.TrimSpace(rest[:j]), 64)
-	return ts, err == nil
+	if err != nil || ts <= 0 {
+		return 0, false
+	}
+	switch {
+	case ts > 1e17: // ns
+		ts /= 1e6
+	case ts > 1e14: // µs
+		ts /= 1e3
+	case ts < 1e11: // s
+		ts *= 1e3
+	}
+	return ts, true
 }

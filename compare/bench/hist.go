@@ -77,3 +77,46 @@ func (h *histogram) quantile(q float64) float64 {
 	}
 	return float64(h.max)
 }
+
+// histUpper returns the upper edge of bucket i, in µs (exclusive).
+func histUpper(i int) float64 {
+	if i < histExact {
+		return float64(i + 1)
+	}
+	e := (i-histExact)/histSub + 1
+	m := uint64((i-histExact)%histSub + histSub)
+	return float64((m + 1) << e)
+}
+
+// cdf returns the distribution as at most about points [ms, fraction]
+// pairs, the fraction of samples at or below ms, rising to 1 at the
+// largest sample; nil when empty. Buckets closer than 1/points in
+// fraction are merged, except the first and the last.
+func (h *histogram) cdf(points int) [][2]float64 {
+	if h.n == 0 {
+		return nil
+	}
+	step := 1 / float64(max(points, 2))
+	var out [][2]float64
+	var sum uint64
+	last := -1.0
+	for i, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		sum += c
+		p := float64(sum) / float64(h.n)
+		x := min(histUpper(i), float64(h.max)) / 1000
+		if sum == h.n {
+			x = float64(h.max) / 1000
+		}
+		if last < 0 || p-last >= step || sum == h.n {
+			out = append(out, [2]float64{round(x), math.Round(p*1e4) / 1e4})
+			last = p
+		}
+		if sum == h.n {
+			break
+		}
+	}
+	return out
+}

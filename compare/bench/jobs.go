@@ -27,7 +27,10 @@ const (
 	// MaxJobLoad bounds clients × rate: the quotes per second the run asks
 	// the process to deliver (a default `tickertape bench` is 200000).
 	MaxJobLoad = 500000
-	keptJobs   = 8 // finished jobs whose events can still be read
+	MaxJobRuns = 5 // runs per transport, taken in turns
+	// MaxJobWindow bounds runs × duration: the measured time per transport.
+	MaxJobWindow = 120 * time.Second
+	keptJobs     = 8 // finished jobs whose events can still be read
 )
 
 // JobsOptions configure [NewJobs].
@@ -44,11 +47,13 @@ type JobsOptions struct {
 
 // Jobs runs bench jobs started from the dashboard, one at a time:
 //
-//   - POST /api/bench {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}
-//     (every field optional; duration a Go duration or a number of seconds)
-//     answers 202 {"job":"ID"}; 409 while a run is going; 400 naming each
-//     bad field (clients 1…1000, duration 1s…60s, rate 1…50000 quotes/s,
-//     clients × rate at most 500000, transports of sse, ws).
+//   - POST /api/bench {"clients":50,"duration":"5s","rate":1000,"runs":3,"transports":["sse","ws"]}
+//     (every field optional; duration a Go duration or a number of seconds,
+//     each run's window) answers 202 {"job":"ID"}; 409 while a run is
+//     going; 400 naming each bad field (clients 1…1000, duration 1s…60s,
+//     rate 1…50000 quotes/s, clients × rate at most 500000, runs 1…5 and
+//     runs × duration at most 120s, transports of sse, ws). Without runs,
+//     3, or as many as fit in 120s.
 //   - GET /api/jobs/ID/events streams the run as progress events (SSE, ids
 //     from 1, Last-Event-ID resumes): {"job","status":"in_progress",
 //     "completion",…}, the last one "done" with "result" (a [Result]) or
@@ -111,6 +116,9 @@ type progressEvent struct {
 	Completion float64        `json:"completion"`
 	Transport  feed.Transport `json:"transport,omitempty"`
 	Phase      string         `json:"phase,omitempty"`
+	Label      string         `json:"label,omitempty"`
+	Run        int            `json:"run,omitempty"`
+	Runs       int            `json:"runs,omitempty"`
 	Clients    int            `json:"clients,omitempty"`
 	// EventsPerSec and ElapsedSeconds are those of the running transport.
 	EventsPerSec   float64 `json:"eventsPerSec,omitempty"`
@@ -149,13 +157,14 @@ type benchRequest struct {
 	Clients    *int            `json:"clients"`
 	Duration   json.RawMessage `json:"duration"`
 	Rate       *float64        `json:"rate"`
+	Runs       *int            `json:"runs"`
 	Transports []string        `json:"transports"`
 }
 
 // parseBenchRequest reads and bounds a request; every bad field is named
 // in the 400's Fields.
 func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
-	cfg := Config{Clients: 50, Duration: 5 * time.Second, Transports: feed.Transports()}
+	cfg := Config{Clients: 50, Duration: 5 * time.Second, Runs: 3, Warmup: 500 * time.Millisecond, Transports: feed.Transports()}
 	rate := 1000.0
 	var req benchRequest
 	dec := json.NewDecoder(io.LimitReader(r, 4<<10))
@@ -167,7 +176,7 @@ func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 			Message: `the body is empty; send {} for a default run, or {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
 	} else if err != nil {
 		return cfg, 0, &feed.RequestError{Status: http.StatusBadRequest, Message: "the body is not a bench request: " + err.Error() +
-			`; send {"clients":50,"duration":"5s","rate":1000,"transports":["sse","ws"]}`}
+			`; send {"clients":50,"duration":"5s","rate":1000,"runs":3,"transports":["sse","ws"]}`}
 	}
 	var msgs, fields []string
 	bad := func(field, msg string) {
@@ -200,6 +209,14 @@ func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 			bad("rate", fmt.Sprintf("rate %v is out of range; use 1 to %d quote events per second", rate, MaxJobRate))
 		}
 	}
+	if req.Runs != nil {
+		if cfg.Runs = *req.Runs; cfg.Runs < 1 || cfg.Runs > MaxJobRuns {
+			bad("runs", fmt.Sprintf("runs %d is out of range; use 1 to %d runs per transport", cfg.Runs, MaxJobRuns))
+		}
+	} else if cfg.Duration > 0 {
+		// By default as many runs as fit, up to 3.
+		cfg.Runs = max(1, min(cfg.Runs, int(MaxJobWindow/cfg.Duration)))
+	}
 	if req.Transports != nil {
 		cfg.Transports = nil
 		for _, name := range req.Transports {
@@ -215,6 +232,11 @@ func parseBenchRequest(r io.Reader) (Config, float64, *feed.RequestError) {
 		if len(req.Transports) == 0 {
 			bad("transports", "transports is empty; name sse, ws or both")
 		}
+	}
+	if len(msgs) == 0 && time.Duration(cfg.Runs)*cfg.Duration > MaxJobWindow {
+		bad("runs", fmt.Sprintf("runs × duration is %s of measuring per transport; keep it under %s (fewer runs or a shorter duration)",
+			time.Duration(cfg.Runs)*cfg.Duration, MaxJobWindow))
+		fields = append(fields, "duration")
 	}
 	if len(msgs) == 0 && float64(cfg.Clients)*rate > MaxJobLoad {
 		bad("clients", fmt.Sprintf("clients × rate is %.0f quotes/s to deliver; keep it under %d (fewer clients or a lower rate)",
@@ -260,7 +282,7 @@ func (j *Jobs) StartHandler() http.Handler {
 		j.mu.Unlock()
 
 		cfg.Rate, cfg.Symbols = rate, j.opts.Symbols
-		cfg.Describe = "a fresh in-process server per transport (rate " + strconv.FormatFloat(rate, 'g', -1, 64) +
+		cfg.Describe = "a fresh in-process server per run (rate " + strconv.FormatFloat(rate, 'g', -1, 64) +
 			", symbols " + j.opts.Symbols + ")"
 		cfg.Start = InProcess(j.opts.Server, ServerConfig{Rate: rate, Symbols: j.opts.Symbols, Seed: 1, MaxStreams: MaxJobClients + 10})
 		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Phase: "queued"})
@@ -303,7 +325,7 @@ func (j *Jobs) run(jb *job, cfg Config) {
 		}
 		last = max(last, p.Completion)
 		jb.add(progressEvent{Job: jb.id, Status: "in_progress", Completion: round(last), Transport: p.Transport,
-			Phase: p.Phase, Clients: p.Clients, EventsPerSec: round(p.EventsPerSec), ElapsedSeconds: round(p.Elapsed)})
+			Phase: p.Phase, Label: p.Label, Run: p.Run, Runs: p.Runs, Clients: p.Clients, EventsPerSec: round(p.EventsPerSec), ElapsedSeconds: round(p.Elapsed)})
 	}
 	start := time.Now()
 	res, err := Run(ctx, cfg)

@@ -139,6 +139,9 @@ func TestJobsBadRequests(t *testing.T) {
 		`{"transports":[]}`:              "transports",
 		`{"clients":5,"colour":"red"}`:   "colour",
 		`{"clients":"many"}`:             "clients",
+		`{"runs":0}`:                     "runs",
+		`{"runs":6}`:                     "runs",
+		`{"runs":5,"duration":"30s"}`:    "runs",
 		`not json`:                       "",
 	} {
 		code, m := post(t, srv.URL, body)
@@ -150,5 +153,17 @@ func TestJobsBadRequests(t *testing.T) {
 	resp, b := sse.Get(t, srv.URL+"/api/jobs/42/events")
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(b, `"error"`) {
 		t.Errorf("unknown job: %s %s; want a JSON 404", resp.Status, b)
+	}
+}
+
+// TestJobsDefaultRuns: without "runs", a job takes 3 runs a transport, or
+// as many as fit in MaxJobWindow.
+func TestJobsDefaultRuns(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]int{`{}`: 3, `{"duration":"40s"}`: 3, `{"duration":"50s"}`: 2, `{"duration":"60s"}`: 2, `{"runs":1}`: 1} {
+		cfg, _, rerr := parseBenchRequest(strings.NewReader(body))
+		if rerr != nil || cfg.Runs != want {
+			t.Errorf("%s: %d runs (%v); want %d", body, cfg.Runs, rerr, want)
+		}
 	}
 }

@@ -3,10 +3,12 @@ package sse
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"testing"
 	"time"
 
@@ -33,8 +35,9 @@ type Config struct {
 }
 
 // Server is GET /events, /ws (over one hub, the two endpoints the parity
-// tests hold side by side) and /metrics (the hub's series, the log's and
-// the process's, as a bench reads them) on an httptest server.
+// tests hold side by side), /metrics (the hub's series, the log's and the
+// process's), /debug/pprof/heap (through which a bench forces a GC) and
+// /api/symbols, as a bench reads them, on an httptest server.
 type Server struct {
 	URL string
 	Hub *feed.Hub
@@ -68,6 +71,10 @@ func NewServer(cfg Config) (*Server, error) {
 	mux.Handle("GET /events", hub.SSEHandler())
 	mux.Handle("GET /ws", compare.Handler(hub, cfg.AllowedOrigins))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /debug/pprof/heap", pprof.Handler("heap")) // the bench forces a GC through it
+	mux.HandleFunc("GET /api/symbols", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(src.Symbols())
+	})
 	s := &Server{Hub: hub, srv: httptest.NewServer(mux), marketErr: make(chan error, 1)}
 	s.URL = s.srv.URL
 	ctx, stop := context.WithCancel(context.Background())

@@ -225,9 +225,11 @@ export function eventSymbol(ev: StreamEvent): string | undefined {
 /** POST /api/bench body. */
 export interface BenchRequest {
   clients: number;
-  /** A Go duration string, e.g. "10s". */
+  /** A Go duration string, e.g. "10s": each run's measured window. */
   duration: string;
   rate: number;
+  /** Runs per transport, taken in turns (SSE WS SSE WS …). */
+  runs?: number;
   transports: ('sse' | 'ws')[];
 }
 
@@ -236,13 +238,18 @@ export interface BenchAccepted {
   job: string | number;
 }
 
-/** The data of a `progress` event on /api/jobs/ID/events (compare.Progress plus the job's fields). */
+/** The data of a `progress` event on /api/jobs/ID/events (bench.Progress plus the job's fields). */
 export interface Progress {
   job: string | number;
   status: 'in_progress' | 'done' | 'failed' | string;
   completion: number;
   transport?: string;
-  /** "starting", "connecting", "running" or "done". */
+  /** The side's name: "SSE", "WebSocket". */
+  label?: string;
+  /** This run, 1 … runs. */
+  run?: number;
+  runs?: number;
+  /** "starting", "connecting", "warming up", "running", "measuring memory" or "done". */
   phase?: string;
   clients?: number;
   eventsPerSec?: number;
@@ -252,19 +259,33 @@ export interface Progress {
   error?: string;
 }
 
-/** One transport's figures in a bench result (compare.TransportResult). */
+/** A figure over the runs: lowest, highest, and each run's value. */
+export interface Range {
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+/** One side's figures in a bench result (bench.TransportResult): each the median of the runs; null when not measured. */
 export interface TransportResult {
   transport: string;
+  label?: string;
+  url?: string;
+  protocol?: string;
   clientsHeld: number;
-  marketEventsPerSec: number;
+  connections?: number;
+  marketEventsPerSec: number | null;
   eventsPerSec: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  latencyP999Ms: number;
-  latencyMaxMs: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyP999Ms: number | null;
+  latencyMaxMs: number | null;
   bytesPerEvent: number;
-  serverCpuSecondsPerMillionEvents: number;
-  /** null when the server's memory did not grow while the clients joined (below the noise). */
+  /** Seconds per million deliveries: µs per delivery. */
+  serverCpuSecondsPerMillionEvents: number | null;
+  clientCpuSecondsPerMillionEvents?: number;
+  serverCpuAtRestPercent?: number | null;
+  eventsPerWrite?: number | null;
   serverMemoryPerClientBytes: number | null;
   serverRssPerClientBytes: number | null;
   gaps: number;
@@ -272,38 +293,89 @@ export interface TransportResult {
   resets: number;
   errors: number;
   firstError?: string;
+  sources?: { cpu: string; rss: string; heap: string };
+  /** Per figure (its JSON name): the runs' range and values. */
+  spread?: Record<string, Range>;
+  /** [ms, fraction of events at or below] pairs, over every run's window. */
+  latencyCdf?: [number, number][];
 }
 
-/** A bench run's outcome (compare.Result), the result of the last progress event. */
+/** Where the bench ran, and how busy the machine was with other work. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  gomaxprocs: number;
+  go: string;
+  os: string;
+  arch: string;
+  kernel?: string;
+  memoryBytes?: number;
+  /** Cores' worth of CPU other processes used during the windows. */
+  otherLoadCores: number | null;
+  otherLoadSpread?: Range;
+}
+
+/** One figure compared with the first side's (bench.Verdict). */
+export interface Verdict {
+  figure: string;
+  label: string;
+  side: string;
+  against: string;
+  withinNoise: boolean;
+  diffPercent: number | null;
+  text: string;
+}
+
+/** What a figure is and how it is measured (bench.FigureInfo). */
+export interface FigureInfo {
+  key: string;
+  label: string;
+  unit: string;
+  how: string;
+}
+
+/** A bench run's outcome (bench.Result), the result of the last progress event. */
 export interface BenchResult {
   date: string;
   target: string;
   sharedProcess: boolean;
+  scenario?: string;
   clients: number;
+  runs?: number;
   durationSeconds: number;
   rate: number;
   symbols: string;
+  machine?: Machine;
   transports: TransportResult[];
+  verdicts?: Verdict[];
+  figures?: FigureInfo[];
+  notes?: string[];
 }
 
-/** The rows of the bench table, in order: field, label, unit kind. */
-export const BENCH_ROWS: readonly [keyof TransportResult, string, 'int' | 'num' | 'ms' | 'bytes' | 'text'][] = [
-  ['clientsHeld', 'Clients held', 'int'],
-  ['marketEventsPerSec', 'Market events/s', 'num'],
-  ['eventsPerSec', 'Events delivered/s', 'num'],
-  ['latencyP50Ms', 'Latency p50', 'ms'],
-  ['latencyP99Ms', 'Latency p99', 'ms'],
-  ['latencyP999Ms', 'Latency p99.9', 'ms'],
-  ['latencyMaxMs', 'Latency max', 'ms'],
-  ['bytesPerEvent', 'Bytes per event', 'num'],
-  ['serverCpuSecondsPerMillionEvents', 'Server CPU s per million events', 'num'],
-  ['serverMemoryPerClientBytes', 'Server heap per client', 'bytes'],
-  ['serverRssPerClientBytes', 'Server RSS per client', 'bytes'],
-  ['gaps', 'Gaps', 'int'],
-  ['duplicates', 'Duplicates', 'int'],
-  ['resets', 'Resets', 'int'],
-  ['errors', 'Errors', 'int'],
-  ['firstError', 'First error', 'text'],
+export type BenchKind = 'int' | 'num' | 'rate' | 'ms' | 'B' | 'us' | 'pct' | 'bytes' | 'text';
+
+/** The rows of the bench table, in order: field, label, unit kind, how it is measured (when the result does not say). */
+export const BENCH_ROWS: readonly [keyof TransportResult, string, BenchKind, string][] = [
+  ['clientsHeld', 'Clients held', 'int', 'Clients connected and unbroken at the end of the window (the fewest of the runs).'],
+  ['connections', 'TCP connections', 'int', 'Connections the clients held: one per stream over HTTP/1.1 and WebSocket.'],
+  ['marketEventsPerSec', 'Market events/s', 'rate', 'Events the server published per second in the window.'],
+  ['eventsPerSec', 'Events delivered/s', 'rate', 'Events all clients read per second in the window.'],
+  ['latencyP50Ms', 'Latency p50', 'ms', "Time of reading minus the event's ts, over every event read in the window."],
+  ['latencyP99Ms', 'Latency p99', 'ms', "Time of reading minus the event's ts, over every event read in the window."],
+  ['latencyP999Ms', 'Latency p99.9', 'ms', "Time of reading minus the event's ts, over every event read in the window."],
+  ['latencyMaxMs', 'Latency max', 'ms', "Time of reading minus the event's ts, over every event read in the window."],
+  ['bytesPerEvent', 'Bytes per event', 'B', 'Bytes read from the sockets in the window ÷ events read.'],
+  ['serverCpuSecondsPerMillionEvents', 'Server CPU per delivery', 'us', "The server's CPU time in the window ÷ events delivered."],
+  ['clientCpuSecondsPerMillionEvents', 'Client CPU per delivery', 'us', "The bench's own CPU time ÷ events delivered; 0 in a shared process."],
+  ['serverCpuAtRestPercent', 'Server CPU at rest', 'pct', "The server's CPU with no client connected."],
+  ['eventsPerWrite', 'Events per write', 'num', 'Events per write to one client: how far wake-ups batch.'],
+  ['serverMemoryPerClientBytes', 'Server heap per client', 'bytes', "The server's live heap with the clients minus without them, after forced GCs, ÷ clients."],
+  ['serverRssPerClientBytes', 'Server RSS per client', 'bytes', "Growth of the server's resident memory ÷ clients."],
+  ['gaps', 'Gaps', 'int', 'Ids missing between two consecutive events, over all runs.'],
+  ['duplicates', 'Duplicates', 'int', 'Events whose id was not above the last one, over all runs.'],
+  ['resets', 'Resets', 'int', 'Reset events (a client the server lapped), over all runs.'],
+  ['errors', 'Errors', 'int', 'Clients that failed to connect or were cut, over all runs.'],
+  ['firstError', 'First error', 'text', 'The first client error of the runs.'],
 ];
 
 /** A JSON error body (4xx/5xx). */

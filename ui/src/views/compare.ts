@@ -1,16 +1,19 @@
 // The compare view: an SSE stream and a WebSocket stream side by side, each
 // with its rate and a live delivery-latency histogram; and a button that
 // starts a server bench run (POST /api/bench), follows its progress events
-// and shows the result table at the end.
+// and shows the result at the end: latency CDFs and cost bars with whiskers
+// (benchplots.ts), a verdict per figure, and the table with a tooltip on
+// every row saying how it is measured.
 
 import uPlot from 'uplot';
 import { Cell, getVar, h, setText } from '../dom';
 import { fmtMs, fmtRate, fmtInt } from '../format';
-import { resultTable } from './result';
+import { benchTable, isBenchResult, resultTable, sideName } from './result';
+import { BenchPlots } from './benchplots';
 import { HIST_EDGES, histogram } from '../meters';
 import type { Frame, View } from '../render';
 import { StreamClient, type Transport } from '../stream';
-import { ENDPOINTS, type BenchAccepted, type BenchRequest, type Progress } from '../types';
+import { ENDPOINTS, type BenchAccepted, type BenchRequest, type BenchResult, type Progress } from '../types';
 
 class Side {
   readonly el: HTMLElement;
@@ -136,6 +139,7 @@ export class CompareView implements View {
   private readonly status: HTMLElement;
   private readonly table: HTMLElement;
   private jobEs: EventSource | null = null;
+  private plots: BenchPlots | null = null;
 
   constructor() {
     this.sides = [new Side('sse', 'Server-Sent Events'), new Side('ws', 'WebSocket')];
@@ -151,6 +155,8 @@ export class CompareView implements View {
       num('clients', 'Clients per transport', 50, 1, 1000),
       num('duration', 'Duration (s)', 5, 1, 60),
       num('rate', 'Rate (events/s)', 1000, 1, 50000),
+      // bench.MaxJobRuns; runs × duration at most bench.MaxJobWindow (120 s).
+      num('runs', 'Runs', 3, 1, 5),
       chk('sse', 'SSE'),
       chk('ws', 'WebSocket'),
       this.runBtn,
@@ -184,6 +190,7 @@ export class CompareView implements View {
 
   retheme(): void {
     for (const s of this.sides) s.retheme();
+    this.plots?.draw();
   }
 
   /** Opens the two streams (the view became visible) or closes them. */
@@ -212,6 +219,7 @@ export class CompareView implements View {
       clients: Number(fd.get('clients')),
       duration: `${Number(fd.get('duration'))}s`,
       rate: Number(fd.get('rate')),
+      runs: Number(fd.get('runs')),
       transports: fd.getAll('transports').map(String) as Transport[],
     };
     if (!req.transports.length) {
@@ -219,6 +227,8 @@ export class CompareView implements View {
       return;
     }
     this.runBtn.disabled = true;
+    this.plots?.destroy();
+    this.plots = null;
     this.table.replaceChildren();
     this.setProgress(0);
     this.status.textContent = 'Starting…';
@@ -262,7 +272,9 @@ export class CompareView implements View {
       this.setProgress(Math.max(0, Math.min(100, p.completion)));
       if (p.status === 'in_progress' && p.phase) {
         // The status is a live region: it says the phase, not the ticking figures.
-        const what = [p.transport === 'ws' ? 'WebSocket' : p.transport === 'sse' ? 'SSE' : p.transport, p.phase].filter(Boolean).join(' ');
+        const who = p.label || (p.transport === 'ws' ? 'WebSocket' : p.transport === 'sse' ? 'SSE' : p.transport);
+        const run = p.runs && p.runs > 1 ? `run ${p.run}/${p.runs}` : '';
+        const what = [who, run, p.phase].filter(Boolean).join(' ');
         setText(this.status, `Job ${job}: ${what}`);
         this.barText.textContent = `${Math.round(p.completion)}%${p.clients ? ` · ${p.clients} clients` : ''}${p.eventsPerSec ? ` · ${fmtRate(p.eventsPerSec)}` : ''}`;
       }
@@ -293,6 +305,10 @@ export class CompareView implements View {
   }
 
   private showResult(result: unknown): void {
+    if (isBenchResult(result)) {
+      this.showBench(result);
+      return;
+    }
     const t = resultTable(result);
     if (!t) {
       this.table.replaceChildren(h('p.muted', { text: 'The run ended without a result table.' }));
@@ -300,11 +316,67 @@ export class CompareView implements View {
     }
     const table = h(
       'table.result',
-      { 'aria-describedby': 'bench-caption' },
+      {},
       h('caption', { text: 'Bench result' }),
       h('thead', {}, h('tr', {}, ...t.head.map((c) => h('th', { scope: 'col', text: c })))),
       h('tbody', {}, ...t.rows.map((r) => h('tr', {}, ...r.map((c, i) => (i === 0 ? h('th', { scope: 'row', text: c }) : h('td.num', { text: c })))))),
     );
-    this.table.replaceChildren(h('p.muted.small', { id: 'bench-caption', text: t.caption ?? '' }), table);
+    this.table.replaceChildren(table);
+  }
+
+  /** A bench.Result: what ran where, the pictures, the verdicts, the table and the notes. */
+  private showBench(r: BenchResult): void {
+    const t = benchTable(r);
+    const about = h('div.bench-about', { id: 'bench-caption' }, h('p.muted.small', { text: t.caption }));
+    if (t.machine) about.append(h('p.muted.small.machine', { text: t.machine }));
+    if (t.shared) {
+      about.append(
+        h(
+          'p.small.shared-note',
+          { title: 'The server of a dashboard run is started inside this server, beside the bench clients.' },
+          h('strong', { text: '(shared process) ' }),
+          'The server ran inside the same process as the bench’s clients, so its CPU and memory figures include theirs. For the server’s own figures, run tickertape bench from a shell: it starts the server as a child process.',
+        ),
+      );
+    }
+    this.plots = new BenchPlots(r);
+    const verdicts = (r.verdicts ?? []).map((v) =>
+      h('li', { class: v.withinNoise ? 'noise' : 'differs', 'data-figure': v.figure }, h('strong', { text: `${v.label}: ` }), v.text),
+    );
+    const table = h(
+      'table.result',
+      { 'aria-describedby': 'bench-caption' },
+      h('caption', { text: 'Bench result: the median of the runs, their min–max below (hover a row for how it is measured)' }),
+      h('thead', {}, h('tr', {}, ...t.head.map((c) => h('th', { scope: 'col', text: c })))),
+      h(
+        'tbody',
+        {},
+        ...t.rows.map((row) =>
+          h(
+            'tr',
+            { title: row.how, 'data-figure': row.key },
+            h('th', { scope: 'row', text: row.label }),
+            ...row.cells.map((c) => h('td.num', {}, h('span.v', { text: c.value }), c.range ? h('span.range', { text: c.range }) : null)),
+          ),
+        ),
+      ),
+    );
+    const notes = (r.notes ?? []).map((n) => h('li', { text: n }));
+    const parts: Node[] = [about, this.plots.el];
+    if (verdicts.length) {
+      const others = r.transports.slice(1).map(sideName).join(', ');
+      parts.push(
+        h(
+          'section.verdicts',
+          { 'aria-label': 'Verdicts' },
+          h('h3', { text: `Verdicts: ${others} against ${sideName(r.transports[0])}, within noise when the runs’ ranges overlap` }),
+          h('ul', {}, ...verdicts),
+        ),
+      );
+    }
+    parts.push(table);
+    if (notes.length) parts.push(h('section.bench-notes', { 'aria-label': 'Notes' }, h('h3', { text: 'Notes' }), h('ul', {}, ...notes)));
+    this.table.replaceChildren(...parts);
+    this.plots.draw();
   }
 }

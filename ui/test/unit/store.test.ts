@@ -151,8 +151,9 @@ describe('bench result table', () => {
     const t = resultTable({ date: '2026-11-25T19:00:00Z', target: 'this server', sharedProcess: true, clients: 50, durationSeconds: 5, rate: 1000, symbols: '', transports: [row('sse', 0.5), row('ws', 0.7)] })!;
     expect(t.head).toEqual(['', 'SSE', 'WebSocket']);
     expect(t.rows.find((r) => r[0] === 'Latency p50')).toEqual(['Latency p50', '0.50 ms', '0.70 ms']);
-    expect(t.rows.find((r) => r[0] === 'Server heap per client')).toEqual(['Server heap per client', '20.5 kB', '20.5 kB']);
+    expect(t.rows.find((r) => r[0] === 'Server heap per client')).toEqual(['Server heap per client', '20 KiB', '20 KiB']);
     expect(t.rows.some((r) => r[0] === 'First error')).toBe(false);
-    expect(t.caption).toContain('50 clients per transport for 5 s');
+    expect(t.caption).toContain('50 clients per transport × 1,000 quotes/s');
+    expect(t.caption).toContain('a 5 s window');
   });
 });
