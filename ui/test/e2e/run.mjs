@@ -425,7 +425,8 @@ test('a watchlist of my own, remembered with the selection, the interval and the
   const r = await rows(page);
   const mine = [r[3].sym, r[6].sym];
   for (const sym of mine) await rowOf(page, sym).locator('.c-star').click();
-  for (const sym of mine) assert((await rowOf(page, sym).locator('.c-star').innerText()) === '★', `${sym} is starred`);
+  // The board paints on the next animation frame, not at the click.
+  for (const sym of mine) await until(`${sym} starred`, async () => (await rowOf(page, sym).locator('.c-star').innerText()) === '★');
   // "add" in the filter box takes the symbol typed.
   await page.fill('.wl-filter', 'intc');
   await page.click('button.wl-add');
