@@ -74,18 +74,29 @@ func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
+// redacting writes what the flag package prints (the usage, and errors
+// that quote a value it could not parse) without a broker's credentials.
+type redacting struct{ w io.Writer }
+
+func (r redacting) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, cluster.RedactText(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("tickertape", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(redacting{stderr}) // its errors quote the values they could not parse
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.market.Symbols, "symbols", "", "symbols: a comma list (AAPL,MSFT), or a count of symbols; default: a fixed universe of about 50 named symbols")
 	fs.Float64Var(&c.market.Rate, "rate", 25, "quote events per second for the whole market")
 	fs.Int64Var(&c.market.Seed, "seed", 1, "random seed: the same seed gives the same market")
 	fs.StringVar(&c.market.Source, "source", "sim", `where the market comes from: "sim" (the simulation) or "file:PATH" (play back a CSV or JSONL file)`)
 	fs.Float64Var(&c.market.Speed, "speed", 1, "pace of the market against the wall clock, for the simulation and -source file: alike; 1 is real time, 10 ten times faster, 0 as fast as the feed takes events (timestamps then come from the market's own clock)")
-	fs.StringVar(&c.market.Session, "session", "", `trading session cycle (see README); default: continuous trading`)
-	fs.Float64Var(&c.market.HaltPct, "halt-pct", 0, "halt a symbol that moves more than this percent within a short window (0: the default, see README)")
+	fs.StringVar(&c.market.Session, "session", "", `trading session cycle, open=DURATION,closed=DURATION (see docs/market.md); default: continuous trading`)
+	fs.Float64Var(&c.market.HaltPct, "halt-pct", 0, "halt a symbol that moves more than this percent within a short window (0: the default, see docs/market.md)")
 	fs.StringVar(&c.record, "record", "", "write the live stream as JSONL to this file, for -source file: to play back")
 	fs.StringVar(&c.corsOrigins, "cors-origins", "", `origins allowed to read the API cross-origin, comma separated ("*" for any); default: same origin only`)
 	fs.IntVar(&c.replay, "replay", 10000, "how many events the resume buffer holds")
@@ -107,7 +118,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, err
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errors.New(cluster.RedactText(err.Error()))
 	}
 	if fs.NArg() > 0 {
 		// It may be a broker URL after a flag that takes none

@@ -120,6 +120,10 @@ func TestBrokerCredentialsNeverInErrors(t *testing.T) {
 		{map[string]string{"TICKERTAPE_BROKER": "tuser:S3cretPW@" + dead}, []string{"-h"}, flag.ErrHelp.Error()},
 		{nil, []string{"-broker-publish", "nats://tuser:S3cretPW@" + dead}, "unexpected argument \"nats://redacted@" + dead},
 		{map[string]string{"TICKERTAPE_BROKER_PUBLISH": "nats://tuser:S3cretPW@" + dead}, nil, "TICKERTAPE_BROKER_PUBLISH=\"nats://redacted@" + dead},
+		// A URL given as the value of a flag that takes none: the flag
+		// package quotes it, in its error and on stderr.
+		{nil, []string{"-broker-publish=nats://tuser:S3cretPW@" + dead}, "invalid boolean value \"nats://redacted@" + dead},
+		{nil, []string{"-broker-publish=tuser:S3cretPW@" + dead}, "invalid boolean value \"redacted@" + dead},
 	} {
 		var stdout, stderr syncBuffer
 		err := run(t.Context(), append([]string{"-addr", "127.0.0.1:0"}, tc.args...), func(k string) string { return tc.env[k] }, &stdout, &stderr)

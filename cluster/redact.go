@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -78,3 +79,13 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// userinfo is what stands before a host's "@" in a URL inside running
+// text, after an optional scheme.
+var userinfo = regexp.MustCompile(`((?:[A-Za-z][A-Za-z0-9+.-]*://)?)[^\s"'@/,=]+@`)
+
+// RedactText redacts the credentials of every URL in a line of text, in
+// both of the forms Redact takes: for messages that quote a value that was
+// never parsed as a broker URL (the flag package's "invalid boolean value
+// \"nats://user:pw@host\" for -broker-publish").
+func RedactText(s string) string { return userinfo.ReplaceAllString(s, "${1}redacted@") }
