@@ -124,7 +124,7 @@ func isAPIPath(p string) bool {
 
 func notFound(w http.ResponseWriter, r *http.Request) {
 	feed.WriteError(w, &feed.RequestError{Status: http.StatusNotFound,
-		Message: fmt.Sprintf("no such endpoint: %s (see the README for the API)", r.URL.Path)})
+		Message: fmt.Sprintf("no such endpoint: %s (the API is in docs/API.md)", r.URL.Path)})
 }
 
 // allowedMethods returns the methods that router serves on req's path, for
