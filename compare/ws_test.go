@@ -319,9 +319,12 @@ func TestOrigin(t *testing.T) {
 // SSE one, and told so with a reset and a snapshot; it holds back nobody.
 func TestSlowClient(t *testing.T) {
 	t.Parallel()
-	s := sse.StartServer(t, sse.Config{Symbols: "AAPL", Replay: 64})
+	// A write may block while the test publishes 20 MB, which takes long
+	// under -race on a loaded machine: the client must be lapped, not cut
+	// at the write deadline.
+	s := sse.StartServer(t, sse.Config{Symbols: "AAPL", Replay: 64, WriteTimeout: 2 * time.Minute})
 	log := s.Hub.Log()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	slowSSE := openSSE(t, ctx, s.URL+"/events")
 	slowWS := openWS(t, ctx, wsURL(s.URL)+"/ws", nil)

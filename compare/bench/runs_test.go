@@ -18,8 +18,10 @@ import (
 func TestRunsSpread(t *testing.T) {
 	t.Parallel()
 	var starts []string
+	// A window long enough that every run sees quotes, so that every figure
+	// has three values, on a loaded machine too (600 ms once saw none).
 	cfg := Config{
-		Clients: 3, Duration: 600 * time.Millisecond, Warmup: 200 * time.Millisecond, Rest: 300 * time.Millisecond, Runs: 3,
+		Clients: 3, Duration: 1500 * time.Millisecond, Warmup: 200 * time.Millisecond, Rest: 300 * time.Millisecond, Runs: 3,
 		Transports: []feed.Transport{feed.SSE, feed.WS},
 		Start:      InProcess(startServer, ServerConfig{Rate: 300, Symbols: "10", Seed: 1}),
 		Progress: func(p Progress) {

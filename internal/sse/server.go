@@ -31,7 +31,8 @@ type Config struct {
 	Replay         int // resume buffer size; 0 is 10000
 	MaxStreams     int
 	Heartbeat      time.Duration
-	AllowedOrigins []string // handed to /ws
+	WriteTimeout   time.Duration // 0 is feed's default
+	AllowedOrigins []string      // handed to /ws
 }
 
 // Server is GET /events, /ws (over one hub, the two endpoints the parity
@@ -66,7 +67,7 @@ func NewServer(cfg Config) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(log.Collectors()...)
 	hub := feed.NewHub(log, feed.Options{Metrics: feed.NewMetrics(reg),
-		Logger: slog.New(slog.DiscardHandler), MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat})
+		Logger: slog.New(slog.DiscardHandler), MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat, WriteTimeout: cfg.WriteTimeout})
 	mux := http.NewServeMux()
 	mux.Handle("GET /events", hub.SSEHandler())
 	mux.Handle("GET /ws", compare.Handler(hub, cfg.AllowedOrigins))
