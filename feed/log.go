@@ -15,13 +15,18 @@ import (
 var ErrClosed = errors.New("feed: log closed")
 
 // entry is one event in the ring. Its frames are made once by the writer and
-// never changed after, so subscribers may hold them without a lock.
+// never changed after, so subscribers may hold them without a lock. Each
+// encoding is made once with its transport framing around it (an HTTP/1.1
+// chunk; a WebSocket frame header), for the connections the hub's writers
+// own; the bare frame is a slice of the same bytes.
 type entry struct {
-	id   uint64
-	kind Kind
-	sym  int // index into Log.symbols, or -1 for a market-wide event
-	sse  []byte
-	ws   []byte
+	id      uint64
+	kind    Kind
+	sym     int    // index into Log.symbols, or -1 for a market-wide event
+	sse     []byte // the event-stream frame
+	ws      []byte // the WebSocket twin's message
+	sseWire []byte // sse as one HTTP/1.1 chunk
+	wsWire  []byte // ws as one unmasked WebSocket text frame
 }
 
 // Log is the event log: a ring of the newest events, written by one writer
@@ -116,10 +121,10 @@ func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byt
 	}
 	e := entry{id: id, kind: kind, sym: sym}
 	var err error
-	if e.sse, err = AppendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+	if e.sseWire, e.sse, err = chunkedSSE(id, name, raw); err != nil {
 		return err
 	}
-	if e.ws, err = appendWS(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+	if e.wsWire, e.ws, err = framedWS(id, name, raw); err != nil {
 		return err
 	}
 	l.ring[id%uint64(len(l.ring))] = e
