@@ -3,6 +3,7 @@ package feed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +19,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 var testSymbols = []string{"AAPL", "MSFT", "GOOG"}
 
@@ -33,13 +36,34 @@ type testMarket struct {
 }
 
 type fixture struct {
-	log *Log
-	hub *Hub
-	srv *httptest.Server
-	reg *prometheus.Registry
+	log    *Log
+	hub    *Hub
+	srv    *httptest.Server
+	reg    *prometheus.Registry
+	path   path
+	client *http.Client
 }
 
-func newFixture(t *testing.T, size int, opts Options) *fixture {
+// path is one of the ways a stream is served: plaintext HTTP/1.1, or
+// HTTP/2 over TLS.
+type path string
+
+const (
+	h1    path = "h1"
+	h2TLS path = "h2"
+)
+
+// onBothPaths runs a stream test against both paths.
+func onBothPaths(t *testing.T, test func(t *testing.T, p path)) {
+	for _, p := range []path{h1, h2TLS} {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			test(t, p)
+		})
+	}
+}
+
+func newFixture(t *testing.T, p path, size int, opts Options) *fixture {
 	t.Helper()
 	l, err := NewLog(testSymbols, size, 1000)
 	if err != nil {
@@ -51,12 +75,27 @@ func newFixture(t *testing.T, size int, opts Options) *fixture {
 		opts.Logger = discardLogger()
 	}
 	h := NewHub(l, opts)
-	srv := httptest.NewServer(h.SSEHandler())
+	f := &fixture{log: l, hub: h, reg: reg, path: p}
+	if p == h2TLS {
+		f.srv = httptest.NewUnstartedServer(h.SSEHandler())
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+		f.client = f.srv.Client()
+	} else {
+		f.srv = httptest.NewServer(h.SSEHandler())
+		f.client = &http.Client{Transport: &http.Transport{}}
+	}
 	t.Cleanup(func() {
 		l.Close()
-		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.Wait(ctx); err != nil {
+			t.Errorf("streams still open after the log closed: %v", err)
+		}
+		f.srv.Close()
+		f.client.CloseIdleConnections()
 	})
-	return &fixture{log: l, hub: h, srv: srv, reg: reg}
+	return f
 }
 
 // publishQuotes publishes n quotes, round robin over the symbols, and a
@@ -78,10 +117,19 @@ func (f *fixture) publish(t *testing.T, n int) {
 }
 
 // rawStream opens a stream on a raw connection that reads nothing until
-// the test does: a client as slow as the test wants it.
+// the test does: a client as slow as the test wants it. On the h2 path it
+// speaks HTTP/1.1 over TLS, which net/http serves on its own goroutine too.
 func (f *fixture) rawStream(t *testing.T) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	var conn net.Conn
+	var err error
+	if f.path == h2TLS {
+		cfg := f.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		conn, err = tls.Dial("tcp", f.srv.Listener.Addr().String(), cfg)
+	} else {
+		conn, err = net.Dial("tcp", f.srv.Listener.Addr().String())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +144,10 @@ type stream struct {
 	r    *Reader
 }
 
-func openStream(t *testing.T, url string, hdr http.Header) *stream {
+func (f *fixture) openStream(t *testing.T, query string, hdr http.Header) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	url := f.srv.URL + query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +155,7 @@ func openStream(t *testing.T, url string, hdr http.Header) *stream {
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +163,9 @@ func openStream(t *testing.T, url string, hdr http.Header) *stream {
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+	}
+	if want := map[path]int{h1: 1, h2TLS: 2}[f.path]; resp.ProtoMajor != want {
+		t.Fatalf("GET %s: %s on the %s path", url, resp.Proto, f.path)
 	}
 	return &stream{resp: resp, r: NewReader(resp.Body)}
 }
@@ -145,10 +197,13 @@ type snapshotData struct {
 }
 
 func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 1000, Options{})
+	onBothPaths(t, testStreamHeadersSnapshotAndLiveEvents)
+}
+
+func testStreamHeadersSnapshotAndLiveEvents(t *testing.T, p path) {
+	f := newFixture(t, p, 1000, Options{})
 	f.publish(t, 8)
-	s := openStream(t, f.srv.URL, nil)
+	s := f.openStream(t, "", nil)
 	h := s.resp.Header
 	for k, want := range map[string]string{
 		"Content-Type":      "text/event-stream; charset=utf-8",
@@ -194,9 +249,10 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 	}
 }
 
-func TestResume(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 100, Options{})
+func TestResume(t *testing.T) { onBothPaths(t, testResume) }
+
+func testResume(t *testing.T, p path) {
+	f := newFixture(t, p, 100, Options{})
 	f.publish(t, 50) // ids 1000..1049
 
 	for _, tc := range []struct {
@@ -220,7 +276,7 @@ func TestResume(t *testing.T) {
 			if tc.header != "" {
 				hdr.Set("Last-Event-ID", tc.header)
 			}
-			s := openStream(t, f.srv.URL+tc.query, hdr)
+			s := f.openStream(t, tc.query, hdr)
 			if tc.name == "newest" {
 				// Caught up: nothing is owed, no snapshot, until the next event.
 				f.publish(t, 1)
@@ -258,11 +314,12 @@ func TestResume(t *testing.T) {
 	}
 }
 
-func TestFiltersAndConflation(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 1000, Options{})
+func TestFiltersAndConflation(t *testing.T) { onBothPaths(t, testFiltersAndConflation) }
+
+func testFiltersAndConflation(t *testing.T, p path) {
+	f := newFixture(t, p, 1000, Options{})
 	f.publish(t, 4)
-	s := openStream(t, f.srv.URL+"?symbols=msft,AAPL&events=quote", nil)
+	s := f.openStream(t, "?symbols=msft,AAPL&events=quote", nil)
 	snap := s.next(t)
 	var sd snapshotData
 	json.Unmarshal([]byte(snap.Data), &sd)
@@ -285,7 +342,7 @@ func TestFiltersAndConflation(t *testing.T) {
 	}
 
 	// A throttled stream gets only the newest quote per symbol per interval.
-	t2 := openStream(t, f.srv.URL+"?throttle=50ms&events=quote", nil)
+	t2 := f.openStream(t, "?throttle=50ms&events=quote", nil)
 	t2.next(t) // snapshot
 	f.publish(t, 300)
 	seen := map[string]float64{}
@@ -310,9 +367,10 @@ func TestFiltersAndConflation(t *testing.T) {
 	}
 }
 
-func TestBadRequests(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{Query: QueryLimits{MaxSymbols: 5}})
+func TestBadRequests(t *testing.T) { onBothPaths(t, testBadRequests) }
+
+func testBadRequests(t *testing.T, p path) {
+	f := newFixture(t, p, 10, Options{Query: QueryLimits{MaxSymbols: 5}})
 	for _, tc := range []struct {
 		query, accept string
 		status        int
@@ -332,7 +390,7 @@ func TestBadRequests(t *testing.T) {
 		if tc.accept != "" {
 			req.Header.Set("Accept", tc.accept)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := f.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,11 +411,12 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-func TestHeartbeatOnQuietStream(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{Heartbeat: 100 * time.Millisecond})
+func TestHeartbeatOnQuietStream(t *testing.T) { onBothPaths(t, testHeartbeatOnQuietStream) }
+
+func testHeartbeatOnQuietStream(t *testing.T, p path) {
+	f := newFixture(t, p, 10, Options{Heartbeat: 100 * time.Millisecond})
 	f.publish(t, 1)
-	resp, err := http.Get(f.srv.URL)
+	resp, err := f.client.Get(f.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,13 +437,14 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 	}
 }
 
-func TestMaxStreams(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{MaxStreams: 1})
+func TestMaxStreams(t *testing.T) { onBothPaths(t, testMaxStreams) }
+
+func testMaxStreams(t *testing.T, p path) {
+	f := newFixture(t, p, 10, Options{MaxStreams: 1})
 	f.publish(t, 1)
-	s := openStream(t, f.srv.URL, nil)
+	s := f.openStream(t, "", nil)
 	s.next(t)
-	resp, err := http.Get(f.srv.URL)
+	resp, err := f.client.Get(f.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,14 +458,17 @@ func TestMaxStreams(t *testing.T) {
 // A client that stops reading is lapped and gets reset + snapshot, while a
 // client that keeps up sees every event; the writer never waits.
 func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 2048, Options{WriteTimeout: time.Minute})
+	onBothPaths(t, testSlowClientIsLappedOthersSeeEverything)
+}
+
+func testSlowClientIsLappedOthersSeeEverything(t *testing.T, p path) {
+	f := newFixture(t, p, 2048, Options{WriteTimeout: time.Minute})
 	f.publish(t, 1)
 
 	// The slow client: a raw connection that reads nothing for now.
 	conn := f.rawStream(t)
 
-	fast := openStream(t, f.srv.URL, nil)
+	fast := f.openStream(t, "", nil)
 	last := id(t, fast.next(t))
 	pad := strings.Repeat("x", 4096)
 	const total = 12000 // 48 MB: more than the socket buffers and the ring
@@ -463,9 +526,10 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 
 // A client that reads nothing at all is dropped after the write deadline,
 // and the drop is counted.
-func TestStuckClientIsDropped(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 256, Options{WriteTimeout: 200 * time.Millisecond})
+func TestStuckClientIsDropped(t *testing.T) { onBothPaths(t, testStuckClientIsDropped) }
+
+func testStuckClientIsDropped(t *testing.T, p path) {
+	f := newFixture(t, p, 256, Options{WriteTimeout: 200 * time.Millisecond})
 	f.publish(t, 1)
 	f.rawStream(t) // reads nothing, ever
 	pad := strings.Repeat("x", 4096)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,17 +41,19 @@ type Log struct {
 
 	closeOnce sync.Once
 
+	interest interest      // who waits for which events
+	wasted   atomic.Uint64 // wake-ups that found nothing (see interest.go)
+
 	// Guarded by mu. Publish takes it for writing, subscribers for reading.
 	mu      sync.RWMutex
 	ring    []entry
-	next    uint64        // the id the next event gets
-	first   uint64        // the first id of this run
-	wake    chan struct{} // closed and replaced on each append
-	quotes  [][]byte      // newest quote JSON per symbol index
-	scores  [][]byte      // newest score JSON per symbol index
-	status  [][]byte      // newest status JSON per symbol index
-	session []byte        // newest market-wide status JSON
-	market  []byte        // newest market JSON
+	next    uint64   // the id the next event gets
+	first   uint64   // the first id of this run
+	quotes  [][]byte // newest quote JSON per symbol index
+	scores  [][]byte // newest score JSON per symbol index
+	status  [][]byte // newest status JSON per symbol index
+	session []byte   // newest market-wide status JSON
+	market  []byte   // newest market JSON
 }
 
 // NewLog returns a log for the given symbols that keeps the newest size
@@ -71,7 +74,6 @@ func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 		ring:     make([]entry, size),
 		next:     start,
 		first:    start,
-		wake:     make(chan struct{}),
 		quotes:   make([][]byte, len(symbols)),
 		scores:   make([][]byte, len(symbols)),
 		status:   make([][]byte, len(symbols)),
@@ -103,16 +105,23 @@ func (l *Log) Publish(name, symbol string, data any) error {
 	}
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.market == nil && kind == KindMarket {
-		defer l.markReadyLocked()
+	ready := l.market == nil && kind == KindMarket
+	id := l.next
+	if err := l.appendLocked(id, kind, sym, name, raw); err != nil {
+		l.mu.Unlock()
+		return err
 	}
-	return l.appendLocked(l.next, kind, sym, name, raw)
+	if ready {
+		l.markReadyLocked()
+	}
+	l.unlockAndWake(id, kind, sym)
+	return nil
 }
 
 // appendLocked frames one event once, for both transports, puts it in the
-// ring as the next id, keeps its state for snapshots, and wakes every
-// subscriber. Callers hold mu for writing and have checked id == l.next.
+// ring as the next id and keeps its state for snapshots. Callers hold mu
+// for writing, have checked id == l.next, and wake the subscribers that
+// want it (unlockAndWake).
 func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byte) error {
 	select {
 	case <-l.done:
@@ -130,8 +139,6 @@ func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byt
 	l.ring[id%uint64(len(l.ring))] = e
 	l.next++
 	l.setState(kind, sym, raw)
-	close(l.wake)
-	l.wake = make(chan struct{})
 	return nil
 }
 
@@ -234,5 +241,8 @@ func (l *Log) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tickertape_replay_buffer_events", Help: "How many events the resume buffer holds at most.",
 		}, func() float64 { return float64(len(l.ring)) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickertape_wakeups_wasted_total", Help: "Subscribers woken for an event their filter does not pass (a bug: it should stay 0).",
+		}, func() float64 { return float64(l.wasted.Load()) }),
 	}
 }
