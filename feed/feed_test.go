@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(streamClientsEnv); spec != "" {
+		os.Exit(streamClients(spec)) // a child of TestIdleStreamsHeap
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -36,26 +40,27 @@ type testMarket struct {
 }
 
 type fixture struct {
-	log    *Log
-	hub    *Hub
-	srv    *httptest.Server
-	reg    *prometheus.Registry
-	path   path
-	client *http.Client
+	log     *Log
+	hub     *Hub
+	srv     *httptest.Server
+	reg     *prometheus.Registry
+	path    path
+	client  *http.Client
+	streams int // streams opened with openStream
 }
 
-// path is one of the ways a stream is served: plaintext HTTP/1.1, or
-// HTTP/2 over TLS.
+// path is one of the two ways a stream is served: hijacked HTTP/1.1, owned
+// by the hub's writers, or HTTP/2 over TLS, on net/http's goroutine.
 type path string
 
 const (
-	h1    path = "h1"
-	h2TLS path = "h2"
+	hijacked path = "hijacked"
+	h2TLS    path = "h2"
 )
 
 // onBothPaths runs a stream test against both paths.
 func onBothPaths(t *testing.T, test func(t *testing.T, p path)) {
-	for _, p := range []path{h1, h2TLS} {
+	for _, p := range []path{hijacked, h2TLS} {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
 			test(t, p)
@@ -94,6 +99,9 @@ func newFixture(t *testing.T, p path, size int, opts Options) *fixture {
 		}
 		f.srv.Close()
 		f.client.CloseIdleConnections()
+		if p == hijacked && !t.Failed() && h.writers.served.Load() == 0 && f.streams > 0 {
+			t.Error("no stream was hijacked on the hijacked path")
+		}
 	})
 	return f
 }
@@ -164,9 +172,10 @@ func (f *fixture) openStream(t *testing.T, query string, hdr http.Header) *strea
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
 	}
-	if want := map[path]int{h1: 1, h2TLS: 2}[f.path]; resp.ProtoMajor != want {
+	if want := map[path]int{hijacked: 1, h2TLS: 2}[f.path]; resp.ProtoMajor != want {
 		t.Fatalf("GET %s: %s on the %s path", url, resp.Proto, f.path)
 	}
+	f.streams++
 	return &stream{resp: resp, r: NewReader(resp.Body)}
 }
 

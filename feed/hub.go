@@ -50,8 +50,9 @@ type Hub struct {
 	log  *Log
 	opts Options
 
-	open atomic.Int64   // streams admitted and not yet closed
-	wg   sync.WaitGroup // one per admitted stream, done at Close
+	open    atomic.Int64   // streams admitted and not yet closed
+	wg      sync.WaitGroup // one per admitted stream, done at Close
+	writers pool           // the writers of hijacked connections, started with the first
 }
 
 // NewHub returns a hub serving log.
@@ -75,7 +76,7 @@ type Stream struct {
 	sub       *Subscription
 	transport string
 	remote    string
-	closed    bool
+	closed    atomic.Bool
 }
 
 // Open admits a stream request: it parses the query and the client's last
@@ -116,10 +117,9 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 
 // Close releases the stream's place. It is safe to call more than once.
 func (s *Stream) Close() {
-	if s.closed {
+	if s.closed.Swap(true) {
 		return
 	}
-	s.closed = true
 	s.hub.open.Add(-1)
 	s.hub.opts.Metrics.Clients.WithLabelValues(s.transport).Dec()
 	s.hub.wg.Done()
@@ -130,7 +130,7 @@ func (s *Stream) Close() {
 // hijacked WebSockets included) has ended.
 func (h *Hub) Wait(ctx context.Context) error {
 	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
+	go func() { h.wg.Wait(); h.writers.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -152,14 +152,25 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		total += n
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
-		for _, r := range resets {
-			m.Resets.WithLabelValues(string(r)).Inc()
-			if r == ResetLapped {
-				s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
-					"transport", s.transport, "remote", s.remote)
-			}
-		}
+		s.countResets(resets)
 	})
+	s.ended(err, total, start)
+	return err
+}
+
+// countResets counts the resets of a batch, and logs a lapped client.
+func (s *Stream) countResets(resets []ResetReason) {
+	for _, r := range resets {
+		s.hub.opts.Metrics.Resets.WithLabelValues(string(r)).Inc()
+		if r == ResetLapped {
+			s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
+				"transport", s.transport, "remote", s.remote)
+		}
+	}
+}
+
+// ended counts and logs a stream that a write error ended, with its cause.
+func (s *Stream) ended(err error, events int, start time.Time) {
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrClosed):
 	default:
@@ -167,11 +178,10 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 			cause = "write_timeout"
 		}
-		m.Dropped.WithLabelValues(s.transport, cause).Inc()
+		s.hub.opts.Metrics.Dropped.WithLabelValues(s.transport, cause).Inc()
 		s.hub.opts.Logger.Info("stream dropped", "transport", s.transport, "remote", s.remote,
-			"cause", cause, "events", total, "after", time.Since(start).Round(time.Millisecond), "err", err)
+			"cause", cause, "events", events, "after", time.Since(start).Round(time.Millisecond), "err", err)
 	}
-	return err
 }
 
 // WriteError writes a client's mistake as API.md's JSON body. Any error

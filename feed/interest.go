@@ -152,8 +152,9 @@ func (ix *interest) notifyAllLocked(id uint64) {
 	}
 }
 
-// notify tells s that event id, which its filter passes, is in the log: its
-// goroutine gets a token on its wake channel.
+// notify tells s that event id, which its filter passes, is in the log. A
+// subscription served by the hub's writers is queued on its writer; one
+// served by a goroutine of its own gets a token on its wake channel.
 func (s *Subscription) notify(id uint64) {
 	// pending keeps the oldest wanted id not yet delivered: it is replaced
 	// only when empty or stale (below the owner's cursor, published under
@@ -169,6 +170,10 @@ func (s *Subscription) notify(id uint64) {
 	}
 	s.notified.Store(id)
 	s.wakes.Add(1)
+	if c := s.conn.Load(); c != nil {
+		c.wakeUp()
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -13,6 +13,7 @@ type Metrics struct {
 	Dropped    *prometheus.CounterVec   // streams the server ended, by transport and cause
 	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit
 	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
+	SlowPath   *prometheus.CounterVec   // hijacked streams moved to the slow path and back, by transport and way
 }
 
 // NewMetrics makes the series and registers them with reg.
@@ -43,6 +44,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tickertape_batch_events", Help: "Events per write to one client: how far wake-ups batch under load.",
 			Buckets: []float64{1, 2, 4, 8, 16, 64, 256, 1024},
 		}, []string{"transport"}),
+		SlowPath: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickertape_slow_path_total", Help: "Streams on the writers whose socket was full, moved to a goroutine of their own (way=slow), and those that came back (way=back).",
+		}, []string{"transport", "way"}),
 	}
 	for _, t := range []string{"sse", "ws"} {
 		m.Clients.WithLabelValues(t)
@@ -54,6 +58,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.Replay.WithLabelValues("hit")
 	m.Replay.WithLabelValues("miss")
-	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch)
+	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch, m.SlowPath)
 	return m
 }

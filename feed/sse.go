@@ -12,6 +12,7 @@ import (
 // SSEHandler serves GET /events: API.md's Server-Sent Events stream.
 func (h *Hub) SSEHandler() http.Handler {
 	retry := []byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n\n")
+	retryChunk := appendChunk(nil, retry)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEventStream(r.Header.Get("Accept")) {
 			h.opts.Metrics.Rejected.WithLabelValues("bad_request").Inc()
@@ -24,10 +25,12 @@ func (h *Hub) SSEHandler() http.Handler {
 			WriteError(w, err)
 			return
 		}
-		defer st.Close()
-
 		SetStreamHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
+		if h.hijackSSE(w, r, st, retryChunk, len(retry)) {
+			return // the hub's writers own the stream now
+		}
+		defer st.Close()
 
 		sw := &sseWriter{rc: http.NewResponseController(w), w: w, timeout: h.opts.WriteTimeout,
 			bytes: h.opts.Metrics.BytesSent.WithLabelValues("sse")}
@@ -38,7 +41,7 @@ func (h *Hub) SSEHandler() http.Handler {
 		if errors.Is(err, ErrClosed) {
 			// Shutting down: a last hint, then the chunked response ends
 			// cleanly and EventSource reconnects, to us or another node.
-			sw.write([]byte(": server shutting down; reconnect\nretry: 500\n\n"))
+			sw.write(shutdownHint)
 		}
 	})
 }

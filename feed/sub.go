@@ -48,6 +48,7 @@ type Subscription struct {
 	notified atomic.Uint64 // the newest id notified
 	pending  atomic.Uint64 // the oldest id notified and not yet delivered, when at or past pos
 	wakes    atomic.Uint64 // notifications so far
+	conn     atomic.Pointer[hconn]
 
 	// Published by the owner under the log's read lock, read by notify.
 	pos atomic.Uint64 // the cursor as of the owner's last look
