@@ -13,14 +13,17 @@ import (
 // made it (a server's frames are not masked, so the bytes are the same for
 // every client), in one nonblocking write per wake-up, and its pings. The
 // library did the handshake; it reads the client's control frames (pongs,
-// the close) on the handler's goroutine, and writes its own answers under
-// the connection's lock, which the writers take too.
+// the close) on a goroutine of the stream's own, and writes its own answers
+// under the connection's lock, which the writers take too.
 
 // pingFrame is an unmasked ping with no payload (RFC 6455, 5.5.2).
 var pingFrame = []byte{0x89, 0x00}
 
 // serveOnWriters hands st, accepted as c on conn, to the hub's writers,
-// then reads until the connection ends.
+// and starts the reader, which ends when the connection does (the writers
+// close it when the stream ends). The handler returns, so that net/http's
+// goroutine, its buffers and the request go: the reader is a goroutine of
+// its own, whose stack is only what a read takes.
 func serveOnWriters(st *feed.Stream, c *websocket.Conn, conn *corkConn) {
 	st.Serve(feed.Wire{
 		Conn:      conn.Conn,
@@ -34,6 +37,12 @@ func serveOnWriters(st *feed.Stream, c *websocket.Conn, conn *corkConn) {
 			c.CloseNow()
 		},
 	})
+	go readControl(st, c)
+}
+
+// readControl reads what the client sends: pongs and the close are handled
+// by the library, anything else is dropped.
+func readControl(st *feed.Stream, c *websocket.Conn) {
 	for {
 		if _, _, err := c.Read(context.Background()); err != nil {
 			break
