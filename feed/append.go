@@ -78,6 +78,9 @@ func (l *Log) Restore(name, symbol string, raw []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.setState(kind, sym, raw)
+	// The state changed with no new id: a snapshot made before is stale.
+	l.snapSSE.Store(nil)
+	l.snapWS.Store(nil)
 	return nil
 }
 

@@ -44,6 +44,8 @@ type Log struct {
 	interest interest      // who waits for which events
 	wasted   atomic.Uint64 // wake-ups that found nothing (see interest.go)
 
+	snapSSE, snapWS atomic.Pointer[sharedSnapshot] // the newest snapshot of all symbols
+
 	// Guarded by mu. Publish takes it for writing, subscribers for reading.
 	mu      sync.RWMutex
 	ring    []entry
@@ -181,6 +183,41 @@ func (l *Log) Snapshot(syms []bool) (data []byte, id uint64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.snapshotLocked(syms)
+}
+
+// framed is an event in one encoding: bare, and within its transport
+// framing (see entry).
+type framed struct{ wire, bare []byte }
+
+// sharedSnapshot is the snapshot of all symbols as of one id, framed once
+// in one encoding for every subscriber that starts then: a crowd that
+// connects at once (a deploy, a reconnect storm) costs one snapshot, not
+// one each.
+type sharedSnapshot struct {
+	next uint64 // l.next when it was made
+	framed
+}
+
+// sharedSnapshotLocked returns the snapshot of all symbols in enc, made
+// now or by an earlier subscriber with nothing appended since. Callers hold
+// mu (for reading: two subscribers may make it at once, and one wins).
+func (l *Log) sharedSnapshotLocked(enc Encoding) *framed {
+	p := &l.snapSSE
+	if enc == WS {
+		p = &l.snapWS
+	}
+	if c := p.Load(); c != nil && c.next == l.next {
+		return &c.framed
+	}
+	data, id := l.snapshotLocked(nil)
+	c := &sharedSnapshot{next: l.next}
+	if enc == WS {
+		c.wire, c.bare, _ = framedWS(id, EventSnapshot, data)
+	} else {
+		c.wire, c.bare, _ = chunkedSSE(id, EventSnapshot, data)
+	}
+	p.Store(c)
+	return &c.framed
 }
 
 // snapshotLocked builds a snapshot from the newest state. Callers hold mu.

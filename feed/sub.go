@@ -157,8 +157,12 @@ func (s *Subscription) take(msgs [][]byte) batch {
 		s.reset = ""
 	}
 	if s.snapshot {
-		data, id := l.snapshotLocked(s.filter.Symbols)
-		b.frame(s, EventSnapshot, id, data)
+		if s.filter.Symbols == nil {
+			b.add(s, l.sharedSnapshotLocked(s.enc))
+		} else {
+			data, id := l.snapshotLocked(s.filter.Symbols)
+			b.frame(s, EventSnapshot, id, data)
+		}
 		s.snapshot = false
 		s.cursor = l.next
 	}
@@ -194,25 +198,26 @@ func (s *Subscription) pendingBefore(oldest uint64) bool {
 	return p != 0 && p >= s.cursor && p < oldest
 }
 
-// frame adds an event made for this subscriber alone (reset, snapshot).
+// frame adds an event made for this subscriber alone (a reset, a snapshot
+// of some symbols).
 func (b *batch) frame(s *Subscription, name string, id uint64, data []byte) {
-	var m []byte
+	var f framed
 	if s.enc == WS {
-		m, _ = appendWS(make([]byte, 0, len(data)+48), id, name, data)
+		f.wire, f.bare, _ = framedWS(id, name, data)
 	} else {
-		m, _ = AppendSSE(make([]byte, 0, len(data)+48), id, name, data)
+		f.wire, f.bare, _ = chunkedSSE(id, name, data)
 	}
+	b.add(s, &f)
+}
+
+func (b *batch) add(s *Subscription, f *framed) {
+	m := f.bare
+	if s.wire {
+		m = f.wire
+	}
+	b.msgs = append(b.msgs, m)
 	b.events++
-	b.payload += len(m)
-	if !s.wire {
-		b.msgs = append(b.msgs, m)
-		return
-	}
-	if s.enc == WS {
-		b.msgs = append(b.msgs, appendWSHeader(make([]byte, 0, maxWSHeader), opText, len(m)), m)
-		return
-	}
-	b.msgs = append(b.msgs, appendChunkHeader(make([]byte, 0, maxChunkHeader), len(m)), m, crlf)
+	b.payload += len(f.bare)
 }
 
 // conflate takes everything past the cursor, keeping only the newest quote
