@@ -112,7 +112,9 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 		}
 	}
 	m.Clients.WithLabelValues(transport).Inc()
-	return &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}, nil
+	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
+	sub.onReset = st.countReset
+	return st, nil
 }
 
 // Close releases the stream's place. It is safe to call more than once.
@@ -152,20 +154,17 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		total += n
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
-		s.countResets(resets)
 	})
 	s.ended(err, total, start)
 	return err
 }
 
-// countResets counts the resets of a batch, and logs a lapped client.
-func (s *Stream) countResets(resets []ResetReason) {
-	for _, r := range resets {
-		s.hub.opts.Metrics.Resets.WithLabelValues(string(r)).Inc()
-		if r == ResetLapped {
-			s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
-				"transport", s.transport, "remote", s.remote)
-		}
+// countReset counts a reset owed to the client, and logs a lapped one.
+func (s *Stream) countReset(r ResetReason) {
+	s.hub.opts.Metrics.Resets.WithLabelValues(string(r)).Inc()
+	if r == ResetLapped {
+		s.hub.opts.Logger.Info("stream lapped: client reads too slowly; sent reset and snapshot",
+			"transport", s.transport, "remote", s.remote)
 	}
 }
 

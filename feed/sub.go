@@ -57,15 +57,16 @@ type Subscription struct {
 	watched, unwatched bool
 
 	// Owned by the serving goroutine.
-	cursor   uint64      // the next id to deliver
-	snapshot bool        // a snapshot is owed before anything else
-	reset    ResetReason // a reset is owed before the snapshot
-	replay   bool        // the subscription resumed from an id
-	live     bool        // watched: every wanted event appended from now on is notified
-	scanned  bool        // a look has run since live: events not notified since were not wanted
-	wire     bool        // frames come with their transport framing (see entry)
-	seen     []bool      // scratch for conflation: (symbol, kind) already kept
-	picked   []*entry    // scratch for conflation
+	cursor   uint64            // the next id to deliver
+	snapshot bool              // a snapshot is owed before anything else
+	reset    ResetReason       // a reset is owed before the snapshot
+	replay   bool              // the subscription resumed from an id
+	live     bool              // watched: every wanted event appended from now on is notified
+	scanned  bool              // a look has run since live: events not notified since were not wanted
+	wire     bool              // frames come with their transport framing (see entry)
+	onReset  func(ResetReason) // told of each reset as it is owed (the hub counts them)
+	seen     []bool            // scratch for conflation: (symbol, kind) already kept
+	picked   []*entry          // scratch for conflation
 }
 
 // Subscribe starts a subscription. lastID is the client's Last-Event-ID
@@ -138,9 +139,21 @@ type batch struct {
 // framing, and one made for this subscriber alone may come as several
 // pieces.
 func (s *Subscription) take(msgs [][]byte) batch {
+	s.log.mu.RLock()
+	b := s.takeLocked(msgs)
+	s.log.mu.RUnlock()
+	if s.onReset != nil {
+		// Counted when owed, before it is written: a client that reads
+		// its reset finds it counted.
+		for _, r := range b.resets {
+			s.onReset(r)
+		}
+	}
+	return b
+}
+
+func (s *Subscription) takeLocked(msgs [][]byte) batch {
 	l := s.log
-	l.mu.RLock()
-	defer l.mu.RUnlock()
 	b := batch{msgs: msgs}
 	if oldest := l.oldest(); !s.snapshot && s.cursor < oldest {
 		if s.cursor < l.first || !s.scanned || s.pendingBefore(oldest) {

@@ -93,9 +93,8 @@ type connMetrics struct {
 // wheelSlots is the timer wheel's size; a heartbeat interval is 8 ticks,
 // so a heartbeat goes out between 7/8 and 8/8 of it after the last write.
 const (
-	wheelSlots     = 16
-	ticksPerBeat   = 8
-	maxScratchKeep = 64 << 10
+	wheelSlots   = 16
+	ticksPerBeat = 8
 )
 
 func (p *pool) init(h *Hub) {
@@ -115,7 +114,7 @@ func (p *pool) init(h *Hub) {
 		n := runtime.GOMAXPROCS(0)
 		p.writers = make([]*writer, n)
 		for i := range p.writers {
-			w := &writer{pool: p, wake: make(chan struct{}, 1)}
+			w := &writer{pool: p, wake: make(chan struct{}, 1), raw: newRawWrite()}
 			p.writers[i] = w
 			p.wg.Add(1)
 			go w.run()
@@ -185,23 +184,42 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 	c.looked()
 	b := c.sub.take(prefix)
 	b.payload += pb.payload
-	var p0 []byte
-	for _, m := range b.msgs {
-		p0 = append(p0, m...)
-	}
-	n, err := c.tryWrite(p0, false)
+	n, err := c.tryWrite(newRawWrite(), b.msgs, false)
 	switch {
 	case err != nil:
 		c.end(err)
-	case n == len(p0):
+	case n == size(b.msgs):
 		c.lastWrite = p.now()
 		c.counted(b)
 		if !c.w.handBack(c) {
 			c.end(ErrClosed)
 		}
 	default:
-		c.slow([][]byte{p0[n:]}, b, false)
+		c.slow(after(b.msgs, n), b, false)
 	}
+}
+
+func size(msgs [][]byte) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	return n
+}
+
+// after returns what is left of msgs once n bytes of them are written, as
+// slices of the same frames (in a new list: msgs is often scratch).
+func after(msgs [][]byte, n int) [][]byte {
+	var rest [][]byte
+	for _, m := range msgs {
+		if n >= len(m) {
+			n -= len(m)
+			continue
+		}
+		rest = append(rest, m[n:])
+		n = 0
+	}
+	return rest
 }
 
 // serveBlocking serves a connection the writers cannot write to directly
@@ -352,7 +370,6 @@ func (c *hconn) counted(b batch) {
 	c.events += b.events
 	c.m.sent.Add(float64(b.events))
 	c.m.batch.Observe(float64(b.events))
-	c.st.countResets(b.resets)
 }
 
 // wakeUp queues a fast connection on its writer. A slow one takes what is
@@ -401,7 +418,7 @@ func (c *hconn) end(err error) {
 		// Shutting down: a last hint and the end of the response, in one
 		// direct write if the socket takes it, else on a goroutine under
 		// the deadline.
-		n, werr := c.tryWrite(c.wire.goodbye, false)
+		n, werr := c.tryWrite(newRawWrite(), [][]byte{c.wire.goodbye}, false)
 		if werr != nil || n == len(c.wire.goodbye) {
 			c.wire.End(false)
 			finish()
@@ -425,7 +442,7 @@ func (c *hconn) end(err error) {
 // socket took. With Mu set, keepLocked says to return holding it when the
 // write was partial (the caller finishes the frame); if Mu is busy,
 // nothing is written.
-func (c *hconn) tryWrite(p []byte, keepLocked bool) (int, error) {
+func (c *hconn) tryWrite(rw *rawWrite, p [][]byte, keepLocked bool) (int, error) {
 	if mu := c.wire.Mu; mu != nil {
 		if !mu.TryLock() {
 			return 0, nil
@@ -436,8 +453,8 @@ func (c *hconn) tryWrite(p []byte, keepLocked bool) (int, error) {
 			}
 		}()
 	}
-	n, err := writeNonblocking(c.rc, p)
-	if err != nil || n == len(p) || n == 0 {
+	n, err := rw.write(c.rc, p)
+	if err != nil || n == size(p) || n == 0 {
 		keepLocked = false // nothing of a frame is left half written
 	}
 	return n, err
@@ -454,12 +471,12 @@ type writer struct {
 	stopped bool     // the log closed; no connection comes back
 
 	// Owned by the writer goroutine.
-	set     []*hconn // every connection it has held and that has not ended
-	wheel   [wheelSlots][]*hconn
-	turn    int // ticks so far
-	spare   []*hconn
-	msgs    [][]byte
-	scratch []byte
+	set   []*hconn // every connection it has held and that has not ended
+	wheel [wheelSlots][]*hconn
+	turn  int // ticks so far
+	spare []*hconn
+	msgs  [][]byte
+	raw   *rawWrite
 }
 
 func (w *writer) enqueue(c *hconn) {
@@ -556,23 +573,12 @@ func (w *writer) deliver(c *hconn) {
 // write sends a batch in one nonblocking write. What the socket does not
 // take goes to the slow path.
 func (w *writer) write(c *hconn, b batch) {
-	p := b.msgs[0]
-	if len(b.msgs) > 1 {
-		w.scratch = w.scratch[:0]
-		for _, m := range b.msgs {
-			w.scratch = append(w.scratch, m...)
-		}
-		p = w.scratch
-		if cap(w.scratch) > maxScratchKeep {
-			w.scratch = nil // a catch-up batch grew it; do not keep that
-		}
-	}
-	n, err := c.tryWrite(p, true)
+	n, err := c.tryWrite(w.raw, b.msgs, true)
 	if err != nil {
 		c.end(err)
 		return
 	}
-	if n == len(p) {
+	if n == size(b.msgs) {
 		c.lastWrite = w.pool.now()
 		c.counted(b)
 		if b.more {
@@ -580,18 +586,7 @@ func (w *writer) write(c *hconn, b batch) {
 		}
 		return
 	}
-	// The rest, as slices of the shared frames (never of the scratch,
-	// which the next connection reuses).
-	var rest [][]byte
-	skip := n
-	for _, m := range b.msgs {
-		if skip >= len(m) {
-			skip -= len(m)
-			continue
-		}
-		rest = append(rest, m[skip:])
-		skip = 0
-	}
+	rest := after(b.msgs, n)
 	b.msgs = nil
 	c.state.Store(connSlow)
 	c.m.slow.Inc()
