@@ -97,9 +97,14 @@ func (s *Subscription) Reset() ResetReason { return s.reset }
 // (for a throttled subscription, what changed since, conflated: see
 // conflate).
 // It returns the messages and a channel that receives when more may be
-// owed (once the subscription is being delivered by [Subscription.Run]).
-// The messages are shared and must not be modified.
+// owed. The first call puts the subscription in the log's index (as
+// [Subscription.Run] does), so that the channel hears of every event the
+// filter passes; one read with Next alone stays there until the log is
+// closed. The messages are shared and must not be modified.
 func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetReason) {
+	if !s.live && s.filter.Throttle == 0 {
+		s.startWatch()
+	}
 	b := s.take(msgs)
 	if b.more {
 		return b.msgs, closedChan, b.resets
