@@ -2,9 +2,12 @@ package compare
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,8 +23,20 @@ import (
 type corkWriter struct {
 	http.ResponseWriter
 	timeout time.Duration // for writes outside a batch
-	conn    *corkConn     // set by Hijack
+	// direct asks for a connection the hub's writers can own (plain TCP);
+	// Hijack clears it if the connection is not one.
+	direct bool
+	conn   *corkConn // set by Hijack
 }
+
+// Buffers of a connection the hub's writers own: the library reads only
+// the client's control frames through them, and writes only its own
+// (pongs, the close), each at most 14+125 bytes, which must reach the
+// socket in one write so that no event frame comes between its parts.
+const (
+	directReadBuf  = 16
+	directWriteBuf = 256
+)
 
 func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
@@ -29,7 +44,19 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: c, timeout: w.timeout}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
+	if _, ok := c.(syscall.Conn); !ok || !w.direct {
+		w.direct = false
+		return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
+	}
+	// net/http's 4 kB reader goes; what it holds already (a client may
+	// send right after its handshake) moves into the small one.
+	n := brw.Reader.Buffered()
+	held, _ := brw.Reader.Peek(n)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(held)), w.conn), max(directReadBuf, n))
+	if n > 0 {
+		br.Peek(n)
+	}
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, directWriteBuf)), nil
 }
 
 // corkConn holds writes while corked. Frames arrive whole and in order:

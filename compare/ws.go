@@ -54,12 +54,17 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			feed.WriteError(w, err)
 			return
 		}
-		defer st.Close()
+		handed := false // to the hub's writers, who close the stream
+		defer func() {
+			if !handed {
+				st.Close()
+			}
+		}()
 		if err := checkHandshake(w, r); err != nil {
 			hub.Reject(w, err)
 			return
 		}
-		cw := &corkWriter{ResponseWriter: w, timeout: timeout}
+		cw := &corkWriter{ResponseWriter: w, timeout: timeout, direct: r.TLS == nil}
 		c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 			// The origin was checked above, with the same rule and a JSON
 			// answer; Accept would only check it again.
@@ -67,13 +72,19 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 			// Off, so both transports do the same work per event; see the
 			// README's "SSE or WebSocket?" for what compression would change.
 			CompressionMode: websocket.CompressionDisabled,
+			OnPongReceived:  func(context.Context, []byte) { st.Pong() },
 		})
 		if err != nil {
 			return // Accept has answered the client
 		}
-		defer c.CloseNow()
 		st.OnCut(func() { cw.conn.Conn.Close() }) // a shutdown out of time closes the socket under any write
 		c.SetReadLimit(readLimit)
+		if cw.direct {
+			handed = true
+			serveOnWriters(st, c, cw.conn)
+			return
+		}
+		defer c.CloseNow()
 
 		// The client sends nothing, but someone must read: pongs and the
 		// close handshake arrive on the read side. A read error (the
@@ -94,29 +105,33 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 		ww := &wsWriter{c: c, conn: cw.conn, ctx: ctx, timeout: timeout}
 		err = st.Run(ctx, ww)
 		if errors.Is(err, feed.ErrClosed) {
-			// Shutting down: 1001, so the client reconnects, to us or to
-			// another node. The handshake may take a second; a client that
-			// does not answer must not hold up the server's exit (the
-			// library would wait up to 10 s).
-			closed := make(chan struct{})
-			go func() {
-				c.Close(websocket.StatusGoingAway, "server shutting down")
-				close(closed)
-			}()
-			t := time.NewTimer(closeWait)
-			select {
-			case <-closed:
-			case <-t.C:
-				// CloseNow would wait for Close; closing the socket
-				// under it ends the handshake's wait at once.
-				cw.conn.Conn.Close()
-				<-closed
-			}
-			t.Stop()
+			closeGoingAway(c, cw.conn)
 		}
 		c.CloseNow()
 		<-readDone
 	})
+}
+
+// closeGoingAway closes c with 1001 at shutdown, so the client reconnects,
+// to us or to another node. The handshake may take a second; a client
+// that does not answer must not hold up the server's exit (the library
+// would wait up to 10 s).
+func closeGoingAway(c *websocket.Conn, conn *corkConn) {
+	closed := make(chan struct{})
+	go func() {
+		c.Close(websocket.StatusGoingAway, "server shutting down")
+		close(closed)
+	}()
+	t := time.NewTimer(closeWait)
+	select {
+	case <-closed:
+	case <-t.C:
+		// CloseNow would wait for Close; closing the socket under it ends
+		// the handshake's wait at once.
+		conn.Conn.Close()
+		<-closed
+	}
+	t.Stop()
 }
 
 // isUpgrade reports whether r asks for a WebSocket upgrade.

@@ -32,17 +32,34 @@ func (l *Log) Append(id uint64, name, symbol string, raw []byte) error {
 	raw = append([]byte(nil), raw...) // the caller's buffer is not ours to keep
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	gap := false
 	switch {
 	case l.next == l.first:
 		// The first event: the log takes up the publisher's sequence.
 		l.first, l.next = id, id
 	case id < l.next:
-		return fmt.Errorf("%w: %d, newest %d", ErrStale, id, l.next-1)
+		err := fmt.Errorf("%w: %d, newest %d", ErrStale, id, l.next-1)
+		l.mu.Unlock()
+		return err
 	case id > l.next:
 		l.first, l.next = id, id
+		gap = true
 	}
-	return l.appendLocked(id, kind, sym, name, raw)
+	if err := l.appendLocked(id, kind, sym, name, raw); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	if gap {
+		// Every subscription is behind the new start: wake them all, so
+		// that each gets its reset now, not at its next wanted event.
+		l.interest.mu.Lock()
+		l.mu.Unlock()
+		l.interest.notifyAllLocked(id)
+		l.interest.mu.Unlock()
+		return nil
+	}
+	l.unlockAndWake(id, kind, sym)
+	return nil
 }
 
 // Restore sets the newest state of one subject (what a snapshot shows)
@@ -61,6 +78,9 @@ func (l *Log) Restore(name, symbol string, raw []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.setState(kind, sym, raw)
+	// The state changed with no new id: a snapshot made before is stale.
+	l.snapSSE.Store(nil)
+	l.snapWS.Store(nil)
 	return nil
 }
 

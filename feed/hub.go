@@ -60,6 +60,8 @@ type Hub struct {
 	// its connection (nil: net/http's own, http.Server.Close).
 	mu      sync.Mutex
 	streams map[*Stream]func()
+
+	writers pool // the writers of hijacked connections, started with the first
 }
 
 // NewHub returns a hub serving log.
@@ -93,7 +95,8 @@ type Stream struct {
 	sub       *Subscription
 	transport Transport
 	remote    string
-	closed    bool
+	closed    atomic.Bool
+	stop      context.CancelFunc // ends a stream the writers serve on a goroutine (see Hangup); set before it starts
 }
 
 // Open admits a stream request: it parses the query and the client's last
@@ -128,6 +131,7 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 	}
 	m.Clients.WithLabelValues(transport.String()).Inc()
 	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
+	sub.onReset = st.recordReset
 	h.mu.Lock()
 	h.streams[st] = nil
 	h.mu.Unlock()
@@ -167,10 +171,9 @@ func (h *Hub) Cut() int {
 
 // Close releases the stream's place. It is safe to call more than once.
 func (s *Stream) Close() {
-	if s.closed {
+	if s.closed.Swap(true) {
 		return
 	}
-	s.closed = true
 	s.hub.mu.Lock()
 	delete(s.hub.streams, s)
 	s.hub.mu.Unlock()
@@ -184,7 +187,7 @@ func (s *Stream) Close() {
 // hijacked WebSockets included) has ended.
 func (h *Hub) Wait(ctx context.Context) error {
 	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
+	go func() { h.wg.Wait(); h.writers.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -207,17 +210,21 @@ func (s *Stream) Run(ctx context.Context, w Writer) error {
 		total += n
 		sent.Add(float64(n))
 		batch.Observe(float64(n))
-		for _, r := range resets {
-			s.recordReset(r)
-		}
 	})
+	s.ended(ctx, err, total, start)
+	return err
+}
+
+// ended counts and logs a stream that ended before shutdown, with its
+// cause. ctx is the one the stream ran under (the writers' streams have
+// none: context.Background()).
+func (s *Stream) ended(ctx context.Context, err error, events int, start time.Time) {
 	switch {
 	case err == nil, errors.Is(err, ErrClosed), isDone(s.hub.log.done):
 		// Ended by the shutdown, which says what it cut: not a drop.
 	default:
-		s.recordDrop(causeOf(ctx, err), err, total, time.Since(start))
+		s.recordDrop(causeOf(ctx, err), err, events, time.Since(start))
 	}
-	return err
 }
 
 func isDone(c <-chan struct{}) bool {
@@ -283,7 +290,7 @@ func causeOf(ctx context.Context, err error) dropCause {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return dropWriteTimeout
-	case ctx.Err() != nil, errors.Is(err, context.Canceled), hungUp(err):
+	case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, errHangup), hungUp(err):
 		return dropClientGone
 	}
 	return dropWriteError

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,13 +16,18 @@ import (
 var ErrClosed = errors.New("feed: log closed")
 
 // entry is one event in the ring. Its frames are made once by the writer and
-// never changed after, so subscribers may hold them without a lock.
+// never changed after, so subscribers may hold them without a lock. Each
+// encoding is made once with its transport framing around it (an HTTP/1.1
+// chunk; a WebSocket frame header), for the connections the hub's writers
+// own; the bare frame is a slice of the same bytes.
 type entry struct {
-	id   uint64
-	kind Kind
-	sym  int // index into Log.symbols, or -1 for a market-wide event
-	sse  []byte
-	ws   []byte
+	id      uint64
+	kind    Kind
+	sym     int    // index into Log.symbols, or -1 for a market-wide event
+	sse     []byte // the event-stream frame
+	ws      []byte // the WebSocket twin's message
+	sseWire []byte // sse as one HTTP/1.1 chunk
+	wsWire  []byte // ws as one unmasked WebSocket text frame
 }
 
 // Log is the event log: a ring of the newest events, written by one writer
@@ -35,17 +41,21 @@ type Log struct {
 
 	closeOnce sync.Once
 
+	interest interest      // who waits for which events
+	wasted   atomic.Uint64 // wake-ups that found nothing (see interest.go)
+
+	snapSSE, snapWS atomic.Pointer[sharedSnapshot] // the newest snapshot of all symbols
+
 	// Guarded by mu. Publish takes it for writing, subscribers for reading.
 	mu      sync.RWMutex
 	ring    []entry
-	next    uint64        // the id the next event gets
-	first   uint64        // the first id of this run
-	wake    chan struct{} // closed and replaced on each append
-	quotes  [][]byte      // newest quote JSON per symbol index
-	scores  [][]byte      // newest score JSON per symbol index
-	status  [][]byte      // newest status JSON per symbol index
-	session []byte        // newest market-wide status JSON
-	market  []byte        // newest market JSON
+	next    uint64   // the id the next event gets
+	first   uint64   // the first id of this run
+	quotes  [][]byte // newest quote JSON per symbol index
+	scores  [][]byte // newest score JSON per symbol index
+	status  [][]byte // newest status JSON per symbol index
+	session []byte   // newest market-wide status JSON
+	market  []byte   // newest market JSON
 	// What throttled streams read instead of the ring (throttle.go).
 	conflation conflation
 }
@@ -68,7 +78,6 @@ func NewLog(symbols []string, size int, start uint64) (*Log, error) {
 		ring:     make([]entry, size),
 		next:     start,
 		first:    start,
-		wake:     make(chan struct{}),
 		quotes:   make([][]byte, len(symbols)),
 		scores:   make([][]byte, len(symbols)),
 		status:   make([][]byte, len(symbols)),
@@ -98,16 +107,23 @@ func (l *Log) Publish(name, symbol string, data any) error {
 	}
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.market == nil && kind == KindMarket {
-		defer l.markReadyLocked()
+	ready := l.market == nil && kind == KindMarket
+	id := l.next
+	if err := l.appendLocked(id, kind, sym, name, raw); err != nil {
+		l.mu.Unlock()
+		return err
 	}
-	return l.appendLocked(l.next, kind, sym, name, raw)
+	if ready {
+		l.markReadyLocked()
+	}
+	l.unlockAndWake(id, kind, sym)
+	return nil
 }
 
 // appendLocked frames one event once, for both transports, puts it in the
-// ring as the next id, keeps its state for snapshots, and wakes every
-// subscriber. Callers hold mu for writing and have checked id == l.next.
+// ring as the next id and keeps its state for snapshots. Callers hold mu
+// for writing, have checked id == l.next, and wake the subscribers that
+// want it (unlockAndWake).
 func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byte) error {
 	select {
 	case <-l.done:
@@ -116,18 +132,16 @@ func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byt
 	}
 	e := entry{id: id, kind: kind, sym: sym}
 	var err error
-	if e.sse, err = AppendSSE(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+	if e.sseWire, e.sse, err = chunkedSSE(id, name, raw); err != nil {
 		return err
 	}
-	if e.ws, err = appendWS(make([]byte, 0, len(raw)+48), id, name, raw); err != nil {
+	if e.wsWire, e.ws, err = framedWS(id, name, raw); err != nil {
 		return err
 	}
 	l.ring[id%uint64(len(l.ring))] = e
 	l.conflation.keep(e)
 	l.next++
 	l.setState(kind, sym, raw)
-	close(l.wake)
-	l.wake = make(chan struct{})
 	return nil
 }
 
@@ -170,6 +184,41 @@ func (l *Log) Snapshot(syms []bool) (data []byte, id uint64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.snapshotLocked(syms)
+}
+
+// framed is an event in one encoding: bare, and within its transport
+// framing (see entry).
+type framed struct{ wire, bare []byte }
+
+// sharedSnapshot is the snapshot of all symbols as of one id, framed once
+// in one encoding for every subscriber that starts then: a crowd that
+// connects at once (a deploy, a reconnect storm) costs one snapshot, not
+// one each.
+type sharedSnapshot struct {
+	next uint64 // l.next when it was made
+	framed
+}
+
+// sharedSnapshotLocked returns the snapshot of all symbols in enc, made
+// now or by an earlier subscriber with nothing appended since. Callers hold
+// mu (for reading: two subscribers may make it at once, and one wins).
+func (l *Log) sharedSnapshotLocked(enc Transport) *framed {
+	p := &l.snapSSE
+	if enc == WS {
+		p = &l.snapWS
+	}
+	if c := p.Load(); c != nil && c.next == l.next {
+		return &c.framed
+	}
+	data, id := l.snapshotLocked(nil)
+	c := &sharedSnapshot{next: l.next}
+	if enc == WS {
+		c.wire, c.bare, _ = framedWS(id, EventSnapshot, data)
+	} else {
+		c.wire, c.bare, _ = chunkedSSE(id, EventSnapshot, data)
+	}
+	p.Store(c)
+	return &c.framed
 }
 
 // snapshotLocked builds a snapshot from the newest state. Callers hold mu.
@@ -230,5 +279,8 @@ func (l *Log) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tickertape_replay_buffer_events", Help: "How many events the resume buffer holds at most.",
 		}, func() float64 { return float64(len(l.ring)) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickertape_wakeups_wasted_total", Help: "Subscribers woken for an event their filter does not pass (a bug: it should stay 0).",
+		}, func() float64 { return float64(l.wasted.Load()) }),
 	}
 }

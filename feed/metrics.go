@@ -86,6 +86,7 @@ type Metrics struct {
 	Dropped    *prometheus.CounterVec   // streams that ended before shutdown, by transport and cause (dropCauses)
 	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit: max_streams, bad_request
 	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
+	SlowPath   *prometheus.CounterVec   // hijacked streams moved to the slow path and back, by transport and way
 }
 
 // NewMetrics makes the series and registers them with reg.
@@ -116,6 +117,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tickertape_batch_events", Help: "Events per write to one client: how far wake-ups batch under load.",
 			Buckets: []float64{1, 2, 4, 8, 16, 64, 256, 1024},
 		}, []string{"transport"}),
+		SlowPath: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickertape_slow_path_total", Help: "Streams on the writers whose socket was full, moved to a goroutine of their own (way=slow), and those that came back (way=back).",
+		}, []string{"transport", "way"}),
 	}
 	for _, t := range Transports() {
 		m.Clients.WithLabelValues(t.String())
@@ -128,7 +132,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []replayResult{replayHit, replayMiss} {
 		m.Replay.WithLabelValues(string(r))
 	}
-	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch)
+	reg.MustRegister(m.Clients, m.EventsSent, m.BytesSent, m.Resets, m.Replay, m.Dropped, m.Rejected, m.Batch, m.SlowPath)
 	return m
 }
 

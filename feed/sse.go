@@ -27,6 +27,7 @@ var (
 func (h *Hub) SSEHandler() http.Handler {
 	retry := retryLine(h.opts.Retry)
 	bytes := h.opts.Metrics.BytesSent.WithLabelValues(SSE.String())
+	retryChunk := appendChunk(nil, retry)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEventStream(r.Header.Get("Accept")) {
 			h.Reject(w, &RequestError{Status: http.StatusNotAcceptable,
@@ -43,9 +44,14 @@ func (h *Hub) SSEHandler() http.Handler {
 			WriteError(w, err)
 			return
 		}
+		setStreamHeaders(w.Header())
+		w.WriteHeader(http.StatusOK)
+		if h.hijackSSE(w, r, st, retryChunk, len(retry)) {
+			return // the hub's writers own the stream now
+		}
 		defer st.Close()
 
-		es, err := startEventStream(w, retry, h.opts.WriteTimeout, bytes)
+		es, err := writeRetry(w, retry, h.opts.WriteTimeout, bytes)
 		if err != nil {
 			return
 		}
@@ -87,6 +93,15 @@ func startEventStream(w http.ResponseWriter, retry []byte, timeout time.Duration
 	}
 	setStreamHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
+	return writeRetry(w, retry, timeout, bytes)
+}
+
+// writeRetry begins an event stream whose headers are written: it writes
+// the retry: line.
+func writeRetry(w http.ResponseWriter, retry []byte, timeout time.Duration, bytes prometheus.Counter) (*EventStream, error) {
+	if timeout <= 0 {
+		timeout = defaultWriteTimeout
+	}
 	es := &EventStream{rc: http.NewResponseController(w), w: w, timeout: timeout, bytes: bytes}
 	if err := es.Write(retry); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,20 +13,38 @@ import (
 const maxBatchBytes = 256 << 10
 
 // Subscription is one client's view of the log: a cursor and a filter. It
-// belongs to the goroutine that serves the client; it is not safe for
+// belongs to the goroutine that serves the client (or, for a connection the
+// hub's writers own, to whichever of them holds it); it is not safe for
 // concurrent use.
 type Subscription struct {
 	// Set at construction, then read-only.
 	log    *Log
 	filter Filter
-	ws     bool // the transport is WS: take the WebSocket encoding
+	enc    Transport
+	wake   chan struct{} // a token when an event the filter passes is appended
+
+	// Set by the log's appender (notify), read by the owner.
+	notified atomic.Uint64 // the newest id notified
+	pending  atomic.Uint64 // the oldest id notified and not yet delivered, when at or past pos
+	wakes    atomic.Uint64 // notifications so far
+	conn     atomic.Pointer[hconn]
+
+	// Published by the owner under the log's read lock, read by notify.
+	pos atomic.Uint64 // the cursor as of the owner's last look
+
+	// Guarded by the log's interest.mu.
+	watched, unwatched bool
 
 	// Owned by the serving goroutine.
-	cursor   uint64      // the next id to deliver
-	snapshot bool        // a snapshot is owed before anything else
-	reset    ResetReason // a reset is owed before the snapshot
-	replay   bool        // the subscription resumed from an id
-	picked   []*entry    // scratch for conflation
+	cursor   uint64            // the next id to deliver
+	snapshot bool              // a snapshot is owed before anything else
+	reset    ResetReason       // a reset is owed before the snapshot
+	replay   bool              // the subscription resumed from an id
+	live     bool              // watched: every wanted event appended from now on is notified
+	scanned  bool              // a look has run since live: events not notified since were not wanted
+	wire     bool              // frames come with their transport framing (see entry)
+	onReset  func(ResetReason) // told of each reset as it is owed (the hub counts them)
+	picked   []*entry          // scratch for conflation
 }
 
 // Subscribe starts a subscription. lastID is the client's Last-Event-ID
@@ -34,7 +53,7 @@ type Subscription struct {
 // id gives a reset and then a snapshot. The transport selects the
 // encoding of the frames the subscription hands out.
 func (l *Log) Subscribe(f Filter, lastID string, t Transport) *Subscription {
-	s := &Subscription{log: l, filter: f, ws: t == WS}
+	s := &Subscription{log: l, filter: f, enc: t, wake: make(chan struct{}, 1)}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	s.cursor = l.next
@@ -77,63 +96,148 @@ func (s *Subscription) Reset() ResetReason { return s.reset }
 // if due, then every matching event past the cursor, up to a bounded batch
 // (for a throttled subscription, what changed since, conflated: see
 // conflate).
-// It returns the messages and a channel that is closed when more may be
-// owed. The messages are shared and must not be modified.
+// It returns the messages and a channel that receives when more may be
+// owed. The first call puts the subscription in the log's index (as
+// [Subscription.Run] does), so that the channel hears of every event the
+// filter passes; one read with Next alone stays there until the log is
+// closed. The messages are shared and must not be modified.
 func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetReason) {
+	if !s.live && s.filter.Throttle == 0 {
+		s.startWatch()
+	}
+	b := s.take(msgs)
+	if b.more {
+		return b.msgs, closedChan, b.resets
+	}
+	return b.msgs, s.wake, b.resets
+}
+
+// batch is what one look at the log gives a subscriber.
+type batch struct {
+	msgs    [][]byte
+	events  int // messages that are events (a wire frame may take several pieces)
+	payload int // bytes of the events, without transport framing
+	resets  []ResetReason
+	more    bool // the batch was cut at maxBatchBytes: more is owed now
+}
+
+// take is Next's work. With s.wire set, each message carries its transport
+// framing, and one made for this subscriber alone may come as several
+// pieces.
+func (s *Subscription) take(msgs [][]byte) batch {
+	s.log.mu.RLock()
+	b := s.takeLocked(msgs)
+	s.log.mu.RUnlock()
+	if s.onReset != nil {
+		// Counted when owed, before it is written: a client that reads
+		// its reset finds it counted.
+		for _, r := range b.resets {
+			s.onReset(r)
+		}
+	}
+	return b
+}
+
+func (s *Subscription) takeLocked(msgs [][]byte) batch {
 	l := s.log
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var resets []ResetReason
-	if !s.snapshot && s.cursor < l.oldestFor(&s.filter) {
-		s.reset, s.snapshot = ResetLapped, true
+	b := batch{msgs: msgs}
+	if oldest := l.oldestFor(&s.filter); !s.snapshot && s.cursor < oldest {
+		if s.cursor < l.first || !s.scanned || s.pendingBefore(oldest) {
+			s.reset, s.snapshot = ResetLapped, true
+		} else {
+			// Nothing this filter passes fell off the ring: the
+			// subscriber was idle, not late.
+			s.cursor = oldest
+		}
 	}
 	if s.reset != "" {
-		msgs = append(msgs, s.frame(EventReset, 0, []byte(`{"reason":"`+string(s.reset)+`"}`)))
-		resets = append(resets, s.reset)
+		b.frame(s, EventReset, 0, []byte(`{"reason":"`+string(s.reset)+`"}`))
+		b.resets = append(b.resets, s.reset)
 		s.reset = ""
 	}
 	if s.snapshot {
-		data, id := l.snapshotLocked(s.filter.Symbols)
-		msgs = append(msgs, s.frame(EventSnapshot, id, data))
+		if s.filter.Symbols == nil {
+			b.add(s, l.sharedSnapshotLocked(s.enc))
+		} else {
+			data, id := l.snapshotLocked(s.filter.Symbols)
+			b.frame(s, EventSnapshot, id, data)
+		}
 		s.snapshot = false
 		s.cursor = l.next
 	}
 	size := 0
 	if s.filter.Throttle > 0 {
-		msgs = s.conflate(msgs)
+		b.msgs = s.conflate(b.msgs, &b)
 	} else {
 		n := uint64(len(l.ring))
 		for ; s.cursor < l.next && size < maxBatchBytes; s.cursor++ {
 			e := &l.ring[s.cursor%n]
 			if s.filter.wants(e) {
-				b := s.bytes(e)
-				msgs = append(msgs, b)
-				size += len(b)
+				m := s.bytes(e)
+				b.msgs = append(b.msgs, m)
+				b.events++
+				b.payload += s.bareLen(e)
+				size += len(m)
 			}
 		}
 	}
-	if s.cursor < l.next {
-		return msgs, closedChan, resets
+	b.more = s.cursor < l.next
+	s.pos.Store(s.cursor)
+	if s.live {
+		s.scanned = true
 	}
-	return msgs, l.wake, resets
+	return b
+}
+
+// pendingBefore reports whether an event the filter passes, notified and
+// not yet delivered, is older than oldest: it fell off the ring. Callers
+// hold the log's lock.
+func (s *Subscription) pendingBefore(oldest uint64) bool {
+	p := s.pending.Load()
+	return p != 0 && p >= s.cursor && p < oldest
+}
+
+// frame adds an event made for this subscriber alone (a reset, a snapshot
+// of some symbols).
+func (b *batch) frame(s *Subscription, name string, id uint64, data []byte) {
+	var f framed
+	if s.enc == WS {
+		f.wire, f.bare, _ = framedWS(id, name, data)
+	} else {
+		f.wire, f.bare, _ = chunkedSSE(id, name, data)
+	}
+	b.add(s, &f)
+}
+
+func (b *batch) add(s *Subscription, f *framed) {
+	m := f.bare
+	if s.wire {
+		m = f.wire
+	}
+	b.msgs = append(b.msgs, m)
+	b.events++
+	b.payload += len(f.bare)
+}
+
+// bareLen is the size of e's message without transport framing: what the
+// bytes-sent metric counts, on every path alike.
+func (s *Subscription) bareLen(e *entry) int {
+	if s.enc == WS {
+		return len(e.ws)
+	}
+	return len(e.sse)
 }
 
 func (s *Subscription) bytes(e *entry) []byte {
-	if s.ws {
+	switch {
+	case s.enc == WS && s.wire:
+		return e.wsWire
+	case s.enc == WS:
 		return e.ws
+	case s.wire:
+		return e.sseWire
 	}
 	return e.sse
-}
-
-// frame encodes an event made for this subscriber alone (reset, snapshot).
-func (s *Subscription) frame(name string, id uint64, data []byte) []byte {
-	var b []byte
-	if s.ws {
-		b, _ = appendWS(make([]byte, 0, len(data)+48), id, name, data)
-	} else {
-		b, _ = AppendSSE(make([]byte, 0, len(data)+48), id, name, data)
-	}
-	return b
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -149,11 +253,14 @@ type Writer interface {
 
 // Run delivers the subscription to w until ctx is done, the log is closed
 // (ErrClosed) or a write fails (that error). It is the one delivery loop of
-// both transports: wake on the log, drain, one batch, one flush; a
-// heartbeat when nothing was written for heartbeat. A throttled
-// subscription does not wake on the log: it delivers at its ticks only.
-// onBatch, if not nil, is told of each batch after it is written.
+// both transports on a goroutine of their own: wake on the events the
+// filter wants, drain, one batch, one flush; a heartbeat when nothing was
+// written for heartbeat. A throttled subscription does not wake on the
+// log: it delivers at its ticks only. onBatch, if not nil, is told of each
+// batch after it is written.
 func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duration, onBatch func(events int, resets []ResetReason)) error {
+	s.startWatch()
+	defer s.log.unwatch(s)
 	var msgs [][]byte
 	hb := time.NewTimer(heartbeat)
 	defer hb.Stop()
@@ -167,8 +274,10 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 	due := true // something may be owed: at the start, after a wake, at a throttled stream's tick
 	for {
 		if due {
+			before := s.cursor
 			var resets []ResetReason
 			msgs, wake, resets = s.Next(msgs[:0])
+			s.checkWasted(before, len(msgs))
 			if len(msgs) > 0 {
 				if err := w.WriteBatch(msgs); err != nil {
 					return err
@@ -201,4 +310,11 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 			hb.Reset(heartbeat)
 		}
 	}
+}
+
+// startWatch puts the subscription in the log's index. From the first look
+// after it, an event the filter passes is never missed: it is notified.
+func (s *Subscription) startWatch() {
+	s.log.watch(s)
+	s.live = s.filter.Throttle == 0
 }

@@ -91,7 +91,7 @@ func (l *Log) oldestFor(f *Filter) uint64 {
 // watches, and every market and status event it wants (or, if more came
 // than the log keeps of them, the newest of each). Callers hold the log's
 // mu for reading; each subscription touches only its own scratch.
-func (s *Subscription) conflate(msgs [][]byte) [][]byte {
+func (s *Subscription) conflate(msgs [][]byte, b *batch) [][]byte {
 	l := s.log
 	c := &l.conflation
 	from := s.cursor
@@ -127,6 +127,8 @@ func (s *Subscription) conflate(msgs [][]byte) [][]byte {
 	slices.SortFunc(s.picked, func(a, b *entry) int { return cmp.Compare(a.id, b.id) })
 	for _, e := range s.picked {
 		msgs = append(msgs, s.bytes(e))
+		b.events++
+		b.payload += s.bareLen(e)
 	}
 	clear(s.picked) // let go of frames the log may drop
 	s.cursor = l.next
