@@ -75,7 +75,7 @@ export function registerComparePlots({ test, browser, server, noErrors }) {
       const verdicts = await page.$$eval('.verdicts li', (els) => els.map((e) => ({ text: e.innerText, shown: e.offsetParent !== null })));
       assert(verdicts.length >= 8, `verdict lines: ${JSON.stringify(verdicts)}`);
       for (const v of verdicts) {
-        assert(v.shown && /^[^:]+: (within noise|WebSocket .+ than SSE|the same)/.test(v.text), `a verdict line: ${JSON.stringify(v)}`);
+        assert(v.shown && /^[^:]+: (within noise|WebSocket.+ than SSE|the same)/.test(v.text), `a verdict line: ${JSON.stringify(v)}`);
       }
       assert(/bytes on the wire per event: /.test(await page.innerText('.verdicts')), 'a verdict on bytes per event');
 
