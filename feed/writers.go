@@ -323,7 +323,7 @@ func (c *hconn) slow(rest [][]byte, b batch, locked bool) {
 		if c.sub.filter.Throttle > 0 {
 			break // its writer looks again when the interval is over
 		}
-		before := c.sub.cursor
+		before := c.sub.mark()
 		b = c.sub.take(msgs[:0])
 		c.sub.checkWasted(before, len(b.msgs))
 		if len(b.msgs) == 0 {
@@ -560,7 +560,7 @@ func (w *writer) deliver(c *hconn) {
 		}
 		c.looked()
 	}
-	before := c.sub.cursor
+	before := c.sub.mark()
 	b := c.sub.take(w.msgs[:0])
 	c.sub.checkWasted(before, len(b.msgs))
 	if len(b.msgs) > 0 {
