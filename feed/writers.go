@@ -97,6 +97,10 @@ const (
 	ticksPerBeat = 8
 )
 
+// coalesce is the shortest time between two passes of a writer over its
+// ready connections.
+const coalesce = time.Millisecond
+
 func (p *pool) init(h *Hub) {
 	p.start.Do(func() {
 		p.hub = h
@@ -516,16 +520,33 @@ func (w *writer) run() {
 	defer w.pool.wg.Done()
 	t := time.NewTicker(w.pool.tick)
 	defer t.Stop()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 	done := w.pool.hub.log.done
+	var last time.Duration // when the last pass began
 	for {
 		select {
 		case <-w.wake:
+			// Events that come faster than one a millisecond are taken a
+			// millisecond's worth at a time: one write per connection for
+			// several events, at the price of that much latency. Slower
+			// events go out as they come.
+			if wait := last + coalesce - w.pool.now(); wait > 0 {
+				pause.Reset(wait)
+				select {
+				case <-pause.C:
+				case <-done:
+					w.shutdown()
+					return
+				}
+			}
 		case <-t.C:
 			w.turnWheel()
 		case <-done:
 			w.shutdown()
 			return
 		}
+		last = w.pool.now()
 		w.mu.Lock()
 		ready := w.ready
 		w.ready = w.spare[:0]
