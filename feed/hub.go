@@ -113,7 +113,7 @@ func (h *Hub) Open(r *http.Request, transport string, enc Encoding) (*Stream, er
 	}
 	m.Clients.WithLabelValues(transport).Inc()
 	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
-	sub.onReset = st.countReset
+	sub.stream = st
 	return st, nil
 }
 

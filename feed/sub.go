@@ -42,7 +42,7 @@ type Subscription struct {
 	log    *Log
 	filter Filter
 	enc    Encoding
-	wake   chan struct{} // a token when an event the filter passes is appended
+	wake   chan struct{} // a token when an event the filter passes is appended (made by Run)
 
 	// Set by the log's appender (notify), read by the owner.
 	notified atomic.Uint64 // the newest id notified
@@ -64,18 +64,17 @@ type Subscription struct {
 	watched, unwatched bool
 
 	// Owned by the serving goroutine.
-	cursor   uint64            // the next id to deliver
-	snapshot bool              // a snapshot is owed before anything else
-	reset    ResetReason       // a reset is owed before the snapshot
-	replay   bool              // the subscription resumed from an id
-	inTail   uint64            // inbox ids taken
-	scanCut  bool              // the last scan stopped at maxBatchBytes
-	live     bool              // watched: every wanted event appended from now on is notified
-	scanned  bool              // a look has run since live: events not notified since were not wanted
-	wire     bool              // frames come with their transport framing (see entry)
-	onReset  func(ResetReason) // told of each reset as it is owed (the hub counts them)
-	seen     []bool            // scratch for conflation: (symbol, kind) already kept
-	picked   []*entry          // scratch for conflation
+	cursor   uint64      // the next id to deliver
+	snapshot bool        // a snapshot is owed before anything else
+	reset    ResetReason // a reset is owed before the snapshot
+	replay   bool        // the subscription resumed from an id
+	inTail   uint64      // inbox ids taken
+	scanCut  bool        // the last scan stopped at maxBatchBytes
+	live     bool        // watched: every wanted event appended from now on is notified
+	scanned  bool        // a look has run since live: events not notified since were not wanted
+	wire     bool        // frames come with their transport framing (see entry)
+	stream   *Stream     // the hub's stream, told of each reset as it is owed
+	conf     *conflation // a throttled subscription's scratch
 }
 
 // Subscribe starts a subscription. lastID is the client's Last-Event-ID
@@ -83,7 +82,7 @@ type Subscription struct {
 // resume from starts delivery right after it, with no snapshot; any other
 // id gives a reset and then a snapshot.
 func (l *Log) Subscribe(f Filter, lastID string, enc Encoding) *Subscription {
-	s := &Subscription{log: l, filter: f, enc: enc, wake: make(chan struct{}, 1)}
+	s := &Subscription{log: l, filter: f, enc: enc}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	s.cursor = l.next
@@ -151,11 +150,11 @@ func (s *Subscription) take(msgs [][]byte) batch {
 	s.log.mu.RLock()
 	b := s.takeLocked(msgs)
 	s.log.mu.RUnlock()
-	if s.onReset != nil {
+	if s.stream != nil {
 		// Counted when owed, before it is written: a client that reads
 		// its reset finds it counted.
 		for _, r := range b.resets {
-			s.onReset(r)
+			s.stream.countReset(r)
 		}
 	}
 	return b
@@ -298,16 +297,23 @@ func (b *batch) add(s *Subscription, f *framed) {
 	b.payload += len(f.bare)
 }
 
+// conflation is a throttled subscription's scratch.
+type conflation struct {
+	seen   []bool   // (symbol, kind) already kept
+	picked []*entry // kept, newest first
+}
+
 // conflate takes everything past the cursor, keeping only the newest quote
 // and score per symbol, in id order. Callers hold the log's lock.
 func (s *Subscription) conflate(msgs [][]byte, b *batch) [][]byte {
 	l := s.log
 	n := uint64(len(l.ring))
-	if s.seen == nil {
-		s.seen = make([]bool, 2*len(l.symbols))
+	if s.conf == nil {
+		s.conf = &conflation{seen: make([]bool, 2*len(l.symbols))}
 	}
-	clear(s.seen)
-	s.picked = s.picked[:0]
+	cf := s.conf
+	clear(cf.seen)
+	cf.picked = cf.picked[:0]
 	for id := l.next; id > s.cursor; id-- {
 		e := &l.ring[(id-1)%n]
 		if !s.filter.wants(e) {
@@ -315,19 +321,19 @@ func (s *Subscription) conflate(msgs [][]byte, b *batch) [][]byte {
 		}
 		if e.kind == KindQuote || e.kind == KindScore {
 			k := 2*e.sym + int(e.kind)
-			if s.seen[k] {
+			if cf.seen[k] {
 				continue
 			}
-			s.seen[k] = true
+			cf.seen[k] = true
 		}
-		s.picked = append(s.picked, e)
+		cf.picked = append(cf.picked, e)
 	}
-	for i := len(s.picked) - 1; i >= 0; i-- {
-		msgs = append(msgs, s.bytes(s.picked[i]))
+	for i := len(cf.picked) - 1; i >= 0; i-- {
+		msgs = append(msgs, s.bytes(cf.picked[i]))
 		b.events++
-		b.payload += s.bareLen(s.picked[i])
+		b.payload += s.bareLen(cf.picked[i])
 	}
-	clear(s.picked)
+	clear(cf.picked)
 	s.cursor = l.next
 	return msgs
 }
@@ -371,6 +377,7 @@ type Writer interface {
 // written for heartbeat. onBatch, if not nil, is told of each batch after
 // it is written.
 func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duration, onBatch func(events int, resets []ResetReason)) error {
+	s.wake = make(chan struct{}, 1) // before the index can notify s
 	s.startWatch()
 	defer s.log.unwatch(s)
 	var msgs [][]byte

@@ -62,7 +62,9 @@ type Wire struct {
 	// when the log has closed: the transport says goodbye first (a
 	// WebSocket closes with 1001). It is called once, on a goroutine of
 	// its own when shutdown is true; the stream is released after it
-	// returns.
+	// returns. Without End, the writers close Conn themselves, having
+	// drained what the client sent (so that the close is a FIN, not a
+	// reset).
 	End func(shutdown bool)
 	// encoding of the stream: set by Serve.
 	goodbye []byte // SSE: written and the response finished at shutdown
@@ -139,7 +141,7 @@ type hconn struct {
 	m       *connMetrics
 	timeout time.Duration
 	beat    time.Duration
-	start   time.Time
+	start   time.Duration // on the pool's clock
 
 	queued atomic.Bool  // on the writer's ready list
 	state  atomic.Int32 // connSlow, connFast, connDone
@@ -168,7 +170,7 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 	p.init(st.hub)
 	p.served.Add(1)
 	c := &hconn{st: st, sub: st.sub, wire: wire, m: p.metrics[st.transport], idx: -1,
-		timeout: p.hub.opts.WriteTimeout, beat: p.hub.opts.Heartbeat, start: time.Now()}
+		timeout: p.hub.opts.WriteTimeout, beat: p.hub.opts.Heartbeat, start: p.now()}
 	c.w = p.writers[int(p.next.Add(1))%len(p.writers)]
 	if sc, ok := wire.Conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil && direct(rc) {
@@ -237,11 +239,11 @@ func (p *pool) serveBlocking(c *hconn, prefix [][]byte) {
 	switch {
 	case errors.Is(err, ErrClosed) && c.wire.goodbye != nil:
 		bw.write([][]byte{c.wire.goodbye})
-		c.wire.End(false)
+		c.close(false)
 	case errors.Is(err, ErrClosed):
-		c.wire.End(true)
+		c.close(true)
 	default:
-		c.wire.End(false)
+		c.close(false)
 	}
 	c.st.Close()
 }
@@ -410,13 +412,13 @@ func (c *hconn) end(err error) {
 	}
 	finish := func() {
 		if !errors.Is(err, errHangup) {
-			c.st.ended(err, c.events, c.start)
+			c.st.ended(err, c.events, c.w.pool.epoch.Add(c.start))
 		}
 		c.st.Close()
 	}
 	switch {
 	case !errors.Is(err, ErrClosed):
-		c.wire.End(false)
+		c.close(false)
 		finish()
 	case c.wire.goodbye != nil:
 		// Shutting down: a last hint and the end of the response, in one
@@ -424,22 +426,32 @@ func (c *hconn) end(err error) {
 		// the deadline.
 		n, werr := c.tryWrite(newRawWrite(), [][]byte{c.wire.goodbye}, false)
 		if werr != nil || n == len(c.wire.goodbye) {
-			c.wire.End(false)
+			c.close(false)
 			finish()
 			return
 		}
 		go func() {
 			bufs := net.Buffers{c.wire.goodbye[n:]}
 			c.writeBlocking(&bufs)
-			c.wire.End(false)
+			c.close(false)
 			finish()
 		}()
 	default:
 		go func() {
-			c.wire.End(true)
+			c.close(true)
 			finish()
 		}()
 	}
+}
+
+// close ends the connection through the transport's End, or with
+// closeQuietly when it has none.
+func (c *hconn) close(shutdown bool) {
+	if c.wire.End != nil {
+		c.wire.End(shutdown)
+		return
+	}
+	closeQuietly(c.wire.Conn)
 }
 
 // tryWrite writes p in one nonblocking write and returns how much the
