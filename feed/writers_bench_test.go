@@ -102,9 +102,9 @@ func readUntilMarker(conn net.Conn, ready, done chan<- error) {
 		ready <- err
 		return
 	}
-	ready <- nil
 	buf := make([]byte, 64<<10)
-	var tail []byte
+	tail := make([]byte, 0, len(buf)+len(marker))
+	ready <- nil // nothing is allocated past here: allocs/op are the server's
 	for {
 		k, err := body.Read(buf)
 		chunk := append(tail, buf[:k]...)
