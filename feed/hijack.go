@@ -42,7 +42,7 @@ func (h *Hub) hijackSSE(w http.ResponseWriter, r *http.Request, st *Stream, retr
 	}
 	// The bufio pair goes: a stream reads nothing more from its client,
 	// and writes through nothing but the socket.
-	wire := Wire{Conn: nc, Ping: heartbeatChunk, goodbye: goodbyeChunks}
+	wire := Wire{Conn: nc, Ping: heartbeatChunk, goodbye: goodbyeChunks, watchHangup: true}
 	h.writers.serve(st, wire, [][]byte{retry}, batch{payload: retryLen})
 	return true
 }

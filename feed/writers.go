@@ -65,9 +65,9 @@ type Wire struct {
 	// returns. Without End, the writers close Conn themselves, having
 	// drained what the client sent (so that the close is a FIN, not a
 	// reset).
-	End func(shutdown bool)
-	// encoding of the stream: set by Serve.
-	goodbye []byte // SSE: written and the response finished at shutdown
+	End         func(shutdown bool)
+	goodbye     []byte // SSE: written, and the response finished, at shutdown
+	watchHangup bool   // SSE: nobody reads the socket; the pool watches it
 }
 
 // pool is a hub's writers. They start with the first connection handed
@@ -83,6 +83,7 @@ type pool struct {
 
 	writers []*writer
 	metrics map[string]*connMetrics // by transport, made at start
+	hangups hangups                 // sees hijacked event streams' clients leave
 }
 
 // connMetrics are one transport's series, looked up once.
@@ -125,6 +126,7 @@ func (p *pool) init(h *Hub) {
 			p.wg.Add(1)
 			go w.run()
 		}
+		p.hangups.start(p)
 	})
 }
 
@@ -156,6 +158,8 @@ type hconn struct {
 	nextLook  time.Duration // a throttled stream's next look at the log
 	throttle  *time.Timer   // a throttled stream's wake-up for that look
 
+	hupToken uint64 // its name in the pool's hang-up watcher, or 0
+
 	// Owned by the writer goroutine.
 	idx int // in writer.set, or -1
 }
@@ -184,6 +188,9 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 	if c.rc == nil {
 		go p.serveBlocking(c, prefix)
 		return
+	}
+	if wire.watchHangup {
+		p.hangups.watch(c)
 	}
 	c.sub.conn.Store(c)
 	c.sub.startWatch()
@@ -447,6 +454,7 @@ func (c *hconn) end(err error) {
 // close ends the connection through the transport's End, or with
 // closeQuietly when it has none.
 func (c *hconn) close(shutdown bool) {
+	c.w.pool.hangups.unwatch(c)
 	if c.wire.End != nil {
 		c.wire.End(shutdown)
 		return
