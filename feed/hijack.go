@@ -48,7 +48,7 @@ func (h *Hub) hijackSSE(w http.ResponseWriter, r *http.Request, st *Stream, retr
 	// The bufio pair goes: a stream reads nothing more from its client,
 	// and writes through nothing but the socket.
 	st.OnCut(func() { nc.Close() }) // a shutdown out of time closes the socket under any write
-	wire := Wire{Conn: nc, Ping: heartbeatChunk, goodbye: goodbyeChunks, End: func(bool) { closeQuietly(nc) }}
+	wire := Wire{Conn: nc, Ping: heartbeatChunk, goodbye: goodbyeChunks, watchHangup: true}
 	h.writers.serve(st, wire, [][]byte{retry}, batch{payload: retryLen})
 	return true
 }

@@ -131,7 +131,7 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 	}
 	m.Clients.WithLabelValues(transport.String()).Inc()
 	st := &Stream{hub: h, sub: sub, transport: transport, remote: r.RemoteAddr}
-	sub.onReset = st.recordReset
+	sub.stream = st
 	h.mu.Lock()
 	h.streams[st] = nil
 	h.mu.Unlock()

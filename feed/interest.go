@@ -168,6 +168,9 @@ func (s *Subscription) notify(id uint64) {
 			break
 		}
 	}
+	h := s.inHead.Load()
+	s.inbox[h%inboxSize].Store(id)
+	s.inHead.Store(h + 1)
 	s.notified.Store(id)
 	s.wakes.Add(1)
 	if c := s.conn.Load(); c != nil {
@@ -180,12 +183,19 @@ func (s *Subscription) notify(id uint64) {
 	}
 }
 
-// checkWasted counts a wake-up that found nothing: the subscription was
-// notified of an event at or past before (its cursor before it looked),
-// and its filter passed nothing in the log from there. A stale token (the
-// event was delivered by an earlier look) is not counted.
-func (s *Subscription) checkWasted(before uint64, delivered int) {
-	if delivered == 0 && s.notified.Load() >= before {
+// lookMark is what a subscription knew before it looked at the log: its
+// cursor, and the newest id it had been notified of.
+type lookMark struct{ cursor, notified uint64 }
+
+func (s *Subscription) mark() lookMark { return lookMark{s.cursor, s.notified.Load()} }
+
+// checkWasted counts a look that found nothing although the subscription
+// had been notified, before it looked, of an event at or past its cursor:
+// its filter passed nothing there, so the index woke it for nothing. A
+// stale notification (of an event an earlier look delivered) is not
+// counted, nor one that comes in while it looks.
+func (s *Subscription) checkWasted(m lookMark, delivered int) {
+	if delivered == 0 && m.notified >= m.cursor {
 		s.log.wasted.Add(1)
 	}
 }

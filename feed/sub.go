@@ -21,13 +21,20 @@ type Subscription struct {
 	log    *Log
 	filter Filter
 	enc    Transport
-	wake   chan struct{} // a token when an event the filter passes is appended
+	wake   chan struct{} // a token when an event the filter passes is appended (made by Run or Next)
 
 	// Set by the log's appender (notify), read by the owner.
 	notified atomic.Uint64 // the newest id notified
 	pending  atomic.Uint64 // the oldest id notified and not yet delivered, when at or past pos
 	wakes    atomic.Uint64 // notifications so far
 	conn     atomic.Pointer[hconn]
+
+	// The ids notified since the owner's last look, when they are few: a
+	// filtered subscriber takes exactly its events from the ring instead
+	// of scanning past everyone else's. notify writes a slot, then inHead;
+	// the owner reads up to inHead and keeps inTail.
+	inbox  [inboxSize]atomic.Uint64
+	inHead atomic.Uint64
 
 	// Published by the owner under the log's read lock, read by notify.
 	pos atomic.Uint64 // the cursor as of the owner's last look
@@ -36,15 +43,17 @@ type Subscription struct {
 	watched, unwatched bool
 
 	// Owned by the serving goroutine.
-	cursor   uint64            // the next id to deliver
-	snapshot bool              // a snapshot is owed before anything else
-	reset    ResetReason       // a reset is owed before the snapshot
-	replay   bool              // the subscription resumed from an id
-	live     bool              // watched: every wanted event appended from now on is notified
-	scanned  bool              // a look has run since live: events not notified since were not wanted
-	wire     bool              // frames come with their transport framing (see entry)
-	onReset  func(ResetReason) // told of each reset as it is owed (the hub counts them)
-	picked   []*entry          // scratch for conflation
+	cursor   uint64      // the next id to deliver
+	snapshot bool        // a snapshot is owed before anything else
+	reset    ResetReason // a reset is owed before the snapshot
+	replay   bool        // the subscription resumed from an id
+	inTail   uint64      // inbox ids taken
+	scanCut  bool        // the last scan stopped at maxBatchBytes
+	live     bool        // watched: every wanted event appended from now on is notified
+	scanned  bool        // a look has run since live: events not notified since were not wanted
+	wire     bool        // frames come with their transport framing (see entry)
+	stream   *Stream     // the hub's stream, told of each reset as it is owed
+	picked   []*entry    // scratch for conflation
 }
 
 // Subscribe starts a subscription. lastID is the client's Last-Event-ID
@@ -53,7 +62,7 @@ type Subscription struct {
 // id gives a reset and then a snapshot. The transport selects the
 // encoding of the frames the subscription hands out.
 func (l *Log) Subscribe(f Filter, lastID string, t Transport) *Subscription {
-	s := &Subscription{log: l, filter: f, enc: t, wake: make(chan struct{}, 1)}
+	s := &Subscription{log: l, filter: f, enc: t}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	s.cursor = l.next
@@ -103,6 +112,7 @@ func (s *Subscription) Reset() ResetReason { return s.reset }
 // closed. The messages are shared and must not be modified.
 func (s *Subscription) Next(msgs [][]byte) ([][]byte, <-chan struct{}, []ResetReason) {
 	if !s.live && s.filter.Throttle == 0 {
+		s.makeWake()
 		s.startWatch()
 	}
 	b := s.take(msgs)
@@ -128,11 +138,11 @@ func (s *Subscription) take(msgs [][]byte) batch {
 	s.log.mu.RLock()
 	b := s.takeLocked(msgs)
 	s.log.mu.RUnlock()
-	if s.onReset != nil {
+	if s.stream != nil {
 		// Counted when owed, before it is written: a client that reads
 		// its reset finds it counted.
 		for _, r := range b.resets {
-			s.onReset(r)
+			s.stream.recordReset(r)
 		}
 	}
 	return b
@@ -166,9 +176,12 @@ func (s *Subscription) takeLocked(msgs [][]byte) batch {
 		s.cursor = l.next
 	}
 	size := 0
-	if s.filter.Throttle > 0 {
+	switch {
+	case s.filter.Throttle > 0:
 		b.msgs = s.conflate(b.msgs, &b)
-	} else {
+	case b.events == 0 && s.scanned && !s.scanCut && s.takeInbox(&b):
+	default:
+		s.inTail = s.inHead.Load() // what the scan finds, the inbox held too
 		n := uint64(len(l.ring))
 		for ; s.cursor < l.next && size < maxBatchBytes; s.cursor++ {
 			e := &l.ring[s.cursor%n]
@@ -180,13 +193,66 @@ func (s *Subscription) takeLocked(msgs [][]byte) batch {
 				size += len(m)
 			}
 		}
+		b.more = s.cursor < l.next
+		// Cut at the batch's bound, the scan leaves events that were
+		// notified before it: the next look scans on from the cursor.
+		s.scanCut = b.more
 	}
-	b.more = s.cursor < l.next
 	s.pos.Store(s.cursor)
 	if s.live {
 		s.scanned = true
 	}
 	return b
+}
+
+// inboxSize bounds the notified ids a subscription keeps between two looks
+// (one less is usable); past that, it scans the ring.
+const inboxSize = 8
+
+// takeInbox takes the events notified since the last look, by id, and
+// reports whether the inbox held them all (else the caller scans). The
+// cursor moves to just past the last one taken: an event appended and not
+// yet notified is left for the next look, which its notification brings.
+// Callers hold the log's lock.
+func (s *Subscription) takeInbox(b *batch) bool {
+	// notify writes a slot before it counts it in inHead: once inHead is
+	// inboxSize past inTail, the slot at inTail may be rewritten under us.
+	head := s.inHead.Load()
+	if head-s.inTail >= inboxSize {
+		return false
+	}
+	l := s.log
+	n := uint64(len(l.ring))
+	size, t, cursor := 0, s.inTail, s.cursor
+	fail := func() bool {
+		b.msgs, b.events, b.payload = b.msgs[:0], 0, 0
+		s.cursor = cursor
+		return false
+	}
+	for ; t < head && size < maxBatchBytes; t++ {
+		id := s.inbox[t%inboxSize].Load()
+		if id < s.cursor {
+			continue // delivered by an earlier scan, or notified twice
+		}
+		e := &l.ring[id%n]
+		if id >= l.next || e.id != id {
+			return fail() // not in the ring as notified: let the scan decide
+		}
+		if s.filter.wants(e) {
+			m := s.bytes(e)
+			b.msgs = append(b.msgs, m)
+			b.events++
+			b.payload += s.bareLen(e)
+			size += len(m)
+		}
+		s.cursor = id + 1
+	}
+	if s.inHead.Load()-s.inTail >= inboxSize {
+		return fail() // notify may have rewritten a slot as it was read: scan instead
+	}
+	s.inTail = t
+	b.more = t < head
+	return true
 }
 
 // pendingBefore reports whether an event the filter passes, notified and
@@ -259,6 +325,7 @@ type Writer interface {
 // log: it delivers at its ticks only. onBatch, if not nil, is told of each
 // batch after it is written.
 func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duration, onBatch func(events int, resets []ResetReason)) error {
+	s.makeWake()
 	s.startWatch()
 	defer s.log.unwatch(s)
 	var msgs [][]byte
@@ -274,7 +341,7 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 	due := true // something may be owed: at the start, after a wake, at a throttled stream's tick
 	for {
 		if due {
-			before := s.cursor
+			before := s.mark()
 			var resets []ResetReason
 			msgs, wake, resets = s.Next(msgs[:0])
 			s.checkWasted(before, len(msgs))
@@ -309,6 +376,15 @@ func (s *Subscription) Run(ctx context.Context, w Writer, heartbeat time.Duratio
 			}
 			hb.Reset(heartbeat)
 		}
+	}
+}
+
+// makeWake makes the wake channel of a subscription served on a goroutine
+// of its own, before the index can notify it (one the writers serve has
+// none: its writer is woken).
+func (s *Subscription) makeWake() {
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
 	}
 }
 

@@ -62,10 +62,12 @@ type Wire struct {
 	// when the log has closed: the transport says goodbye first (a
 	// WebSocket closes with 1001). It is called once, on a goroutine of
 	// its own when shutdown is true; the stream is released after it
-	// returns.
-	End func(shutdown bool)
-	// encoding of the stream: set by Serve.
-	goodbye []byte // SSE: written and the response finished at shutdown
+	// returns. Without End, the writers close Conn themselves, having
+	// drained what the client sent (so that the close is a FIN, not a
+	// reset).
+	End         func(shutdown bool)
+	goodbye     []byte // SSE: written, and the response finished, at shutdown
+	watchHangup bool   // SSE: nobody reads the socket; the pool watches it
 }
 
 // pool is a hub's writers. They start with the first connection handed
@@ -81,6 +83,7 @@ type pool struct {
 
 	writers []*writer
 	metrics map[Transport]*connMetrics // by transport, made at start
+	hangups hangups                    // sees hijacked event streams' clients leave
 }
 
 // connMetrics are one transport's series, looked up once.
@@ -96,6 +99,10 @@ const (
 	wheelSlots   = 16
 	ticksPerBeat = 8
 )
+
+// coalesce is the shortest time between two passes of a writer over its
+// ready connections.
+const coalesce = time.Millisecond
 
 func (p *pool) init(h *Hub) {
 	p.start.Do(func() {
@@ -120,6 +127,7 @@ func (p *pool) init(h *Hub) {
 			p.wg.Add(1)
 			go w.run()
 		}
+		p.hangups.start(p)
 	})
 }
 
@@ -136,7 +144,7 @@ type hconn struct {
 	m       *connMetrics
 	timeout time.Duration
 	beat    time.Duration
-	start   time.Time
+	start   time.Duration // on the pool's clock
 
 	queued atomic.Bool  // on the writer's ready list
 	state  atomic.Int32 // connSlow, connFast, connDone
@@ -150,6 +158,8 @@ type hconn struct {
 	events    int           // delivered so far, for the log line of a drop
 	nextLook  time.Duration // a throttled stream's next look at the log
 	throttle  *time.Timer   // a throttled stream's wake-up for that look
+
+	hupToken uint64 // its name in the pool's hang-up watcher, or 0
 
 	// Owned by the writer goroutine.
 	idx int // in writer.set, or -1
@@ -165,7 +175,7 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 	p.init(st.hub)
 	p.served.Add(1)
 	c := &hconn{st: st, sub: st.sub, wire: wire, m: p.metrics[st.transport], idx: -1,
-		timeout: p.hub.opts.WriteTimeout, beat: p.hub.opts.Heartbeat, start: time.Now()}
+		timeout: p.hub.opts.WriteTimeout, beat: p.hub.opts.Heartbeat, start: p.now()}
 	c.w = p.writers[int(p.next.Add(1))%len(p.writers)]
 	// A throttled stream is served by Subscription.Run's ticks, on a
 	// goroutine of its own, as on net/http's path.
@@ -183,6 +193,9 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 		st.stop = cancel // Hangup's, before the transport's reader starts
 		go p.serveBlocking(ctx, c, prefix)
 		return
+	}
+	if wire.watchHangup {
+		p.hangups.watch(c)
 	}
 	c.sub.conn.Store(c)
 	c.sub.startWatch()
@@ -240,11 +253,11 @@ func (p *pool) serveBlocking(ctx context.Context, c *hconn, prefix [][]byte) {
 	switch {
 	case errors.Is(err, ErrClosed) && c.wire.goodbye != nil:
 		bw.write([][]byte{c.wire.goodbye})
-		c.wire.End(false)
+		c.close(false)
 	case errors.Is(err, ErrClosed):
-		c.wire.End(true)
+		c.close(true)
 	default:
-		c.wire.End(false)
+		c.close(false)
 	}
 	c.st.Close()
 }
@@ -330,7 +343,7 @@ func (c *hconn) slow(rest [][]byte, b batch, locked bool) {
 		if c.sub.filter.Throttle > 0 {
 			break // its writer looks again when the interval is over
 		}
-		before := c.sub.cursor
+		before := c.sub.mark()
 		b = c.sub.take(msgs[:0])
 		c.sub.checkWasted(before, len(b.msgs))
 		if len(b.msgs) == 0 {
@@ -412,12 +425,12 @@ func (c *hconn) end(err error) {
 		err = errHangup
 	}
 	finish := func() {
-		c.st.ended(context.Background(), err, c.events, c.start) // a hang-up is client_gone
+		c.st.ended(context.Background(), err, c.events, c.w.pool.epoch.Add(c.start)) // a hang-up is client_gone
 		c.st.Close()
 	}
 	switch {
 	case !errors.Is(err, ErrClosed):
-		c.wire.End(false)
+		c.close(false)
 		finish()
 	case c.wire.goodbye != nil:
 		// Shutting down: a last hint and the end of the response, in one
@@ -425,22 +438,33 @@ func (c *hconn) end(err error) {
 		// the deadline.
 		n, werr := c.tryWrite(newRawWrite(), [][]byte{c.wire.goodbye}, false)
 		if werr != nil || n == len(c.wire.goodbye) {
-			c.wire.End(false)
+			c.close(false)
 			finish()
 			return
 		}
 		go func() {
 			bufs := net.Buffers{c.wire.goodbye[n:]}
 			c.writeBlocking(&bufs)
-			c.wire.End(false)
+			c.close(false)
 			finish()
 		}()
 	default:
 		go func() {
-			c.wire.End(true)
+			c.close(true)
 			finish()
 		}()
 	}
+}
+
+// close ends the connection through the transport's End, or with
+// closeQuietly when it has none.
+func (c *hconn) close(shutdown bool) {
+	c.w.pool.hangups.unwatch(c)
+	if c.wire.End != nil {
+		c.wire.End(shutdown)
+		return
+	}
+	closeQuietly(c.wire.Conn)
 }
 
 // tryWrite writes p in one nonblocking write and returns how much the
@@ -521,16 +545,33 @@ func (w *writer) run() {
 	defer w.pool.wg.Done()
 	t := time.NewTicker(w.pool.tick)
 	defer t.Stop()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 	done := w.pool.hub.log.done
+	var last time.Duration // when the last pass began
 	for {
 		select {
 		case <-w.wake:
+			// Events that come faster than one a millisecond are taken a
+			// millisecond's worth at a time: one write per connection for
+			// several events, at the price of that much latency. Slower
+			// events go out as they come.
+			if wait := last + coalesce - w.pool.now(); wait > 0 {
+				pause.Reset(wait)
+				select {
+				case <-pause.C:
+				case <-done:
+					w.shutdown()
+					return
+				}
+			}
 		case <-t.C:
 			w.turnWheel()
 		case <-done:
 			w.shutdown()
 			return
 		}
+		last = w.pool.now()
 		w.mu.Lock()
 		ready := w.ready
 		w.ready = w.spare[:0]
@@ -565,7 +606,7 @@ func (w *writer) deliver(c *hconn) {
 		}
 		c.looked()
 	}
-	before := c.sub.cursor
+	before := c.sub.mark()
 	b := c.sub.take(w.msgs[:0])
 	c.sub.checkWasted(before, len(b.msgs))
 	if len(b.msgs) > 0 {

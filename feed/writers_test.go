@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -159,3 +160,32 @@ func (h hidden) Header() http.Header         { return h.w.Header() }
 func (h hidden) Write(b []byte) (int, error) { return h.w.Write(b) }
 func (h hidden) WriteHeader(code int)        { h.w.WriteHeader(code) }
 func (h hidden) Flush()                      { h.w.(http.Flusher).Flush() }
+
+// A client that closes its quiet hijacked stream is seen at once (nobody
+// reads the socket, and no write would fail for an hour): its place is
+// released, counted as client_gone, never as a failed write.
+func TestClientThatLeavesIsReleased(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("hang-ups are watched with epoll; elsewhere they are seen at the next write")
+	}
+	t.Parallel()
+	f := newFixture(t, hijacked, 100, Options{Heartbeat: time.Hour, MaxStreams: 1})
+	f.publish(t, 3)
+	for range 3 { // with -max-streams 1, each must be released for the next
+		conn := f.rawStream(t)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev, err := NewReader(resp.Body).Next(); err != nil || ev.Name != "snapshot" {
+			t.Fatalf("first event %s %v", ev.Name, err)
+		}
+		conn.Close()
+		waitFor(t, f, `tickertape_clients{transport="sse"} 0`)
+	}
+	body := scrape(t, f.reg)
+	if !strings.Contains(body, `tickertape_streams_dropped_total{cause="client_gone",transport="sse"} 3`) ||
+		strings.Contains(body, `tickertape_streams_dropped_total{cause="write_`) {
+		t.Errorf("clients that left were not counted as 3 client_gone, or were counted as failed writes:\n%s", body)
+	}
+}
