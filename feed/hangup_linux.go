@@ -97,7 +97,7 @@ func (h *hangups) run() {
 // watch adds c's socket to the set. The token, not the descriptor, names
 // it: a descriptor is reused once closed.
 func (h *hangups) watch(c *hconn) {
-	if h.conns == nil || c.rc == nil {
+	if c.rc == nil {
 		return
 	}
 	h.mu.Lock()
