@@ -91,6 +91,11 @@ func ID(t testing.TB, ev feed.Event) uint64 {
 // Get makes a GET request of url with the header pairs hdr, as [Do].
 func Get(t testing.TB, url string, hdr ...string) (*http.Response, string) {
 	t.Helper()
+	return Do(t, newGet(t, url, hdr))
+}
+
+func newGet(t testing.TB, url string, hdr []string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,15 +103,20 @@ func Get(t testing.TB, url string, hdr ...string) (*http.Response, string) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	return Do(t, req)
+	return req
 }
 
 // Do sends req with [http.DefaultClient] and returns the response and its
 // whole body (closed), failing the test if either cannot be had.
 func Do(t testing.TB, req *http.Request) (*http.Response, string) {
 	t.Helper()
+	return do(t, http.DefaultClient, req)
+}
+
+func do(t testing.TB, client *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	req.Header.Set("Accept-Encoding", req.Header.Get("Accept-Encoding")) // no transparent gzip unless asked
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

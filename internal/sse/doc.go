@@ -18,6 +18,11 @@
 //     serves /events, /ws and /metrics from a market, a [feed.Log] and a
 //     [feed.Hub] on an httptest server: the node for the packages that
 //     cannot call package main's run.
+//   - [Serve] serves one handler on a [Path]: hijacked HTTP/1.1, or
+//     HTTP/2 over TLS, with a client that speaks it; [OnBothPaths] runs a
+//     stream test on each. [Served.Open] opens a stream and checks its
+//     protocol, [Served.Stalled] opens one that nobody reads until the
+//     test does, [Served.Get] makes a request through the path's client.
 //   - [StartNATS] runs an embedded NATS server with JetStream;
 //     [StopNATS] stops it without leaving a goroutine behind.
 package sse
