@@ -2,12 +2,10 @@ package feed_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -25,11 +23,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type fixture struct {
 	log *Log
 	hub *Hub
-	srv *httptest.Server
+	srv *sse.Served
 	reg *prometheus.Registry
 }
 
-func newFixture(t *testing.T, size int, opts Options) *fixture {
+// newFixture serves a hub of a log of size events on path p. At the end of
+// the test the log closes, and every stream must end with it.
+func newFixture(t *testing.T, p sse.Path, size int, opts Options) *fixture {
 	t.Helper()
 	l, err := NewLog(TestSymbols, size, 1000)
 	if err != nil {
@@ -41,10 +41,14 @@ func newFixture(t *testing.T, size int, opts Options) *fixture {
 		opts.Logger = DiscardLogger()
 	}
 	h := NewHub(l, opts)
-	srv := httptest.NewServer(h.SSEHandler())
+	srv := sse.Serve(t, p, h.SSEHandler())
 	t.Cleanup(func() {
 		l.Close()
-		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.Wait(ctx); err != nil {
+			t.Errorf("streams still open after the log closed: %v", err)
+		}
 	})
 	return &fixture{log: l, hub: h, srv: srv, reg: reg}
 }
@@ -67,19 +71,6 @@ func (f *fixture) publish(t *testing.T, n int) {
 	}
 }
 
-// rawStream opens a stream on a raw connection that reads nothing until
-// the test does: a client as slow as the test wants it.
-func (f *fixture) rawStream(t *testing.T) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	return conn
-}
-
 type snapshotData struct {
 	Quotes   []TestQuote     `json:"quotes"`
 	Scores   []any           `json:"scores"`
@@ -89,10 +80,13 @@ type snapshotData struct {
 }
 
 func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 1000, Options{})
+	sse.OnBothPaths(t, testStreamHeadersSnapshotAndLiveEvents)
+}
+
+func testStreamHeadersSnapshotAndLiveEvents(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 1000, Options{})
 	f.publish(t, 8)
-	s := sse.Open(t, nil, f.srv.URL)
+	s := f.srv.Open(t, "/")
 	h := s.Response.Header
 	for k, want := range map[string]string{
 		"Content-Type":      "text/event-stream; charset=utf-8",
@@ -138,9 +132,10 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 	}
 }
 
-func TestResume(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 100, Options{})
+func TestResume(t *testing.T) { sse.OnBothPaths(t, testResume) }
+
+func testResume(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 100, Options{})
 	f.publish(t, 50) // ids 1000..1049
 
 	for _, tc := range []struct {
@@ -164,7 +159,7 @@ func TestResume(t *testing.T) {
 			if tc.header != "" {
 				hdr = []string{"Last-Event-ID", tc.header}
 			}
-			s := sse.Open(t, nil, f.srv.URL+tc.query, hdr...)
+			s := f.srv.Open(t, "/"+tc.query, hdr...)
 			if tc.name == "newest" {
 				// Caught up: nothing is owed, no snapshot, until the next event.
 				f.publish(t, 1)
@@ -209,11 +204,12 @@ func TestResume(t *testing.T) {
 	}
 }
 
-func TestFiltersAndConflation(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 1000, Options{})
+func TestFiltersAndConflation(t *testing.T) { sse.OnBothPaths(t, testFiltersAndConflation) }
+
+func testFiltersAndConflation(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 1000, Options{})
 	f.publish(t, 4)
-	s := sse.Open(t, nil, f.srv.URL+"?symbols=msft,AAPL&events=quote")
+	s := f.srv.Open(t, "/?symbols=msft,AAPL&events=quote")
 	snap := s.Next(t)
 	var sd snapshotData
 	json.Unmarshal([]byte(snap.Data), &sd)
@@ -236,7 +232,7 @@ func TestFiltersAndConflation(t *testing.T) {
 	}
 
 	// A throttled stream gets only the newest quote per symbol per interval.
-	t2 := sse.Open(t, nil, f.srv.URL+"?throttle=50ms&events=quote")
+	t2 := f.srv.Open(t, "/?throttle=50ms&events=quote")
 	t2.Next(t) // snapshot
 	f.publish(t, 300)
 	seen := map[string]float64{}
@@ -261,9 +257,10 @@ func TestFiltersAndConflation(t *testing.T) {
 	}
 }
 
-func TestBadRequests(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{Query: QueryLimits{MaxSymbols: 5}})
+func TestBadRequests(t *testing.T) { sse.OnBothPaths(t, testBadRequests) }
+
+func testBadRequests(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 10, Options{Query: QueryLimits{MaxSymbols: 5}})
 	for _, tc := range []struct {
 		query, accept string
 		status        int
@@ -279,41 +276,33 @@ func TestBadRequests(t *testing.T) {
 		{"?symbols=%ff%fe", "", 400, []string{"\"unknownSymbols\":[\"\ufffd\ufffd\"]"}},
 		{"", "text/html", 406, []string{"text/event-stream"}},
 	} {
-		req, _ := http.NewRequest("GET", f.srv.URL+tc.query, nil)
+		var hdr []string
 		if tc.accept != "" {
-			req.Header.Set("Accept", tc.accept)
+			hdr = []string{"Accept", tc.accept}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := f.srv.Get(t, "/"+tc.query, hdr...)
 		if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 			t.Errorf("%s: %s %s, want %d JSON", tc.query, resp.Status, resp.Header.Get("Content-Type"), tc.status)
 		}
 		var body map[string]any
-		if err := json.Unmarshal(b, &body); err != nil || body["error"] == "" {
+		if err := json.Unmarshal([]byte(b), &body); err != nil || body["error"] == "" {
 			t.Errorf("%s: body %s is not {\"error\":...}", tc.query, b)
 		}
 		for _, c := range tc.contains {
-			if !strings.Contains(string(b), c) {
+			if !strings.Contains(b, c) {
 				t.Errorf("%s: body %s lacks %s", tc.query, b, c)
 			}
 		}
 	}
 }
 
-func TestHeartbeatOnQuietStream(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{Heartbeat: 100 * time.Millisecond})
+func TestHeartbeatOnQuietStream(t *testing.T) { sse.OnBothPaths(t, testHeartbeatOnQuietStream) }
+
+func testHeartbeatOnQuietStream(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 10, Options{Heartbeat: 100 * time.Millisecond})
 	f.publish(t, 1)
-	resp, err := http.Get(f.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
+	s := f.srv.Open(t, "/")
+	br := bufio.NewReader(s.Response.Body)
 	var lines []string
 	for len(lines) < 6 { // retry, blank, id, event, data, blank
 		line, err := br.ReadString('\n')
@@ -333,37 +322,25 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 // 200 event stream with Retry-After, a comment naming the reason and a
 // retry: line, then the end of the response; no event, no id. A bad query
 // is still its 400.
-func TestMaxStreams(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10, Options{MaxStreams: 1})
+func TestMaxStreams(t *testing.T) { sse.OnBothPaths(t, testMaxStreams) }
+
+func testMaxStreams(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 10, Options{MaxStreams: 1})
 	f.publish(t, 1)
-	s := sse.Open(t, nil, f.srv.URL)
+	s := f.srv.Open(t, "/")
 	s.Next(t)
-	resp, err := http.Get(f.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body) // the response ends by itself
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := f.srv.Get(t, "/") // the response ends by itself
 	const want = ": too many open streams (1); retry later or on another node\nretry: 5000\n\n"
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
-		resp.Header.Get("Retry-After") != "5" || resp.Header.Get("Cache-Control") != "no-cache" || string(b) != want {
+		resp.Header.Get("Retry-After") != "5" || resp.Header.Get("Cache-Control") != "no-cache" || b != want {
 		t.Fatalf("second stream: %s Content-Type=%q Retry-After=%q Cache-Control=%q %q; want 200, an event stream, Retry-After 5, %q",
 			resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After"), resp.Header.Get("Cache-Control"), b, want)
 	}
-	r := NewReader(strings.NewReader(string(b)))
+	r := NewReader(strings.NewReader(b))
 	if ev, err := r.Next(); err != io.EOF || r.Retry != 5000 || r.Comments != 1 {
 		t.Fatalf("read as an event stream: %+v %v, retry %d, %d comments; want no event, retry 5000, 1 comment", ev, err, r.Retry, r.Comments)
 	}
-	resp, err = http.Get(f.srv.URL + "?symbols=NOPE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
+	if resp, _ = f.srv.Get(t, "/?symbols=NOPE"); resp.StatusCode != 400 {
 		t.Errorf("a bad query on a full server: %s, want 400", resp.Status)
 	}
 	body := scrape(t, f.reg)
@@ -377,14 +354,17 @@ func TestMaxStreams(t *testing.T) {
 // A client that stops reading is lapped and gets reset + snapshot, while a
 // client that keeps up sees every event; the writer never waits.
 func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 2048, Options{WriteTimeout: time.Minute})
+	sse.OnBothPaths(t, testSlowClientIsLappedOthersSeeEverything)
+}
+
+func testSlowClientIsLappedOthersSeeEverything(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 2048, Options{WriteTimeout: time.Minute})
 	f.publish(t, 1)
 
-	// The slow client: a raw connection that reads nothing for now.
-	conn := f.rawStream(t)
+	// The slow client: a connection of its own that reads nothing for now.
+	slow := f.srv.Stalled(t, "/")
 
-	fast := sse.Open(t, nil, f.srv.URL)
+	fast := f.srv.Open(t, "/")
 	last := sse.ID(t, fast.Next(t))
 	pad := strings.Repeat("x", 4096)
 	const total = 12000 // 48 MB: more than the socket buffers and the ring
@@ -406,14 +386,7 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 	}
 
 	// Now the slow client reads: events in order, then reset + snapshot.
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Not resp.Body.Close: it would drain an endless stream. Closing the
-	// connection at cleanup ends it.
-	r := NewReader(resp.Body)
+	r := slow.Reader
 	var prev uint64
 	for {
 		ev, err := r.Next()
@@ -442,11 +415,12 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 
 // A client that reads nothing at all is dropped after the write deadline,
 // and the drop is counted.
-func TestStuckClientIsDropped(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 256, Options{WriteTimeout: 200 * time.Millisecond})
+func TestStuckClientIsDropped(t *testing.T) { sse.OnBothPaths(t, testStuckClientIsDropped) }
+
+func testStuckClientIsDropped(t *testing.T, p sse.Path) {
+	f := newFixture(t, p, 256, Options{WriteTimeout: 200 * time.Millisecond})
 	f.publish(t, 1)
-	f.rawStream(t) // reads nothing, ever
+	f.srv.Stalled(t, "/") // reads nothing, ever
 	pad := strings.Repeat("x", 4096)
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(scrape(t, f.reg), `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"} 1`) {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	. "tickertape/feed"
+	"tickertape/internal/sse"
 )
 
 // The recorded stream is what /events writes for hostile payloads, kept in
@@ -68,12 +68,12 @@ func hostilePayloads() [][2]string {
 }
 
 // recordStream runs /events over a log fed the hostile payloads and
-// returns what it wrote: a resume from a bad id (a reset, then a snapshot
-// of the payloads, the newest of each subject), every payload again live,
-// then the end at shutdown.
-func recordStream(t *testing.T) []byte {
+// returns what it wrote on path p: a resume from a bad id (a reset, then
+// a snapshot of the payloads, the newest of each subject), every payload
+// again live, then the end at shutdown.
+func recordStream(t *testing.T, p sse.Path) []byte {
 	t.Helper()
-	f := newFixture(t, 64, Options{})
+	f := newFixture(t, p, 64, Options{})
 	payloads := hostilePayloads()
 	id := uint64(1795634362649237)
 	appendAll := func() {
@@ -92,15 +92,9 @@ func recordStream(t *testing.T) []byte {
 	}
 	appendAll()
 
-	req, _ := http.NewRequest(http.MethodGet, f.srv.URL, nil)
-	req.Header.Set("Last-Event-ID", "not\u2028an id")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	s := f.srv.Open(t, "/", "Last-Event-ID", "not\u2028an id")
 	var wire bytes.Buffer
-	r := NewReader(io.TeeReader(resp.Body, &wire))
+	r := NewReader(io.TeeReader(s.Response.Body, &wire))
 	for _, want := range []string{"reset", "snapshot"} {
 		if ev, err := r.Next(); err != nil || ev.Name != want {
 			t.Fatalf("got %s %v, want %s", ev.Name, err, want)
@@ -139,11 +133,15 @@ func parseRecorded(t *testing.T, wire []byte) recordedParse {
 }
 
 // TestRecordedStream: the recorded stream is still what /events writes,
-// and the parse kept beside it is still Reader's, so the dashboard's test
-// compares the npm parser with the real thing.
+// byte for byte the same on both paths, and the parse kept beside it is
+// still Reader's, so the dashboard's test compares the npm parser with the
+// real thing.
 func TestRecordedStream(t *testing.T) {
 	t.Parallel()
-	wire := recordStream(t)
+	wire := recordStream(t, sse.Hijacked)
+	if h2 := recordStream(t, sse.HTTP2); !bytes.Equal(h2, wire) {
+		t.Errorf("the stream over HTTP/2 (%d bytes) is not the hijacked stream's (%d bytes)", len(h2), len(wire))
+	}
 	parsed := parseRecorded(t, wire)
 	if got, want := len(parsed.Events), 2+len(hostilePayloads()); got != want {
 		t.Fatalf("%d events, want a reset, a snapshot and the %d payloads", got, want-2)
