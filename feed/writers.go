@@ -156,8 +156,6 @@ type hconn struct {
 	lastWrite time.Duration // on the pool's clock
 	pingAt    time.Duration // when the unanswered ping went out, or 0
 	events    int           // delivered so far, for the log line of a drop
-	nextLook  time.Duration // a throttled stream's next look at the log
-	throttle  *time.Timer   // a throttled stream's wake-up for that look
 
 	hupToken uint64 // its name in the pool's hang-up watcher, or 0
 
@@ -178,7 +176,8 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 		timeout: p.hub.opts.WriteTimeout, beat: p.hub.opts.Heartbeat, start: p.now()}
 	c.w = p.writers[int(p.next.Add(1))%len(p.writers)]
 	// A throttled stream is served by Subscription.Run's ticks, on a
-	// goroutine of its own, as on net/http's path.
+	// goroutine of its own, as on net/http's path: the writers hold no
+	// timer of any stream's, and no throttled stream.
 	if sc, ok := wire.Conn.(syscall.Conn); ok && st.sub.filter.Throttle <= 0 {
 		if rc, err := sc.SyscallConn(); err == nil && direct(rc) {
 			c.rc = rc
@@ -199,7 +198,6 @@ func (p *pool) serve(st *Stream, wire Wire, prefix [][]byte, pb batch) {
 	}
 	c.sub.conn.Store(c)
 	c.sub.startWatch()
-	c.looked()
 	b := c.sub.take(prefix)
 	b.payload += pb.payload
 	n, err := c.tryWrite(newRawWrite(), b.msgs, false)
@@ -340,9 +338,6 @@ func (c *hconn) slow(rest [][]byte, b batch, locked bool) {
 			return
 		default:
 		}
-		if c.sub.filter.Throttle > 0 {
-			break // its writer looks again when the interval is over
-		}
 		before := c.sub.mark()
 		b = c.sub.take(msgs[:0])
 		c.sub.checkWasted(before, len(b.msgs))
@@ -355,28 +350,6 @@ func (c *hconn) slow(rest [][]byte, b batch, locked bool) {
 		msgs = b.msgs
 		bufs = append(bufs[:0], msgs...)
 	}
-	if !c.w.handBack(c) {
-		c.end(ErrClosed)
-	}
-}
-
-// looked notes a look at the log; a throttled stream looks again after its
-// interval (it is not in the log's index: it is conflated by design).
-func (c *hconn) looked() {
-	th := c.sub.filter.Throttle
-	if th <= 0 {
-		return
-	}
-	c.nextLook = c.w.pool.now() + th
-	c.armThrottle(th)
-}
-
-func (c *hconn) armThrottle(d time.Duration) {
-	if c.throttle == nil {
-		c.throttle = time.AfterFunc(d, c.wakeUp)
-		return
-	}
-	c.throttle.Reset(d)
 }
 
 // counted records a batch written whole.
@@ -418,9 +391,6 @@ func (c *hconn) end(err error) {
 	}
 	c.sub.log.unwatch(c.sub)
 	c.sub.conn.Store(nil)
-	if c.throttle != nil {
-		c.throttle.Stop()
-	}
 	if c.hup.Load() {
 		err = errHangup
 	}
@@ -598,13 +568,6 @@ func (w *writer) deliver(c *hconn) {
 	if c.hup.Load() {
 		c.end(errHangup)
 		return
-	}
-	if c.sub.filter.Throttle > 0 {
-		if wait := c.nextLook - w.pool.now(); wait > 0 {
-			c.armThrottle(wait)
-			return
-		}
-		c.looked()
 	}
 	before := c.sub.mark()
 	b := c.sub.take(w.msgs[:0])
