@@ -26,7 +26,9 @@
 //     [Transport] ([SSE] or [WS]) and gets a [Stream], which it runs on its
 //     own [Writer] ([Stream.Run]) and closes ([Stream.Close]); a request it
 //     refuses before that goes to [Hub.Reject]. [Hub.Wait] tells when the
-//     last stream has ended.
+//     last stream has ended. On a log fed by a broker, [Options.Ahead]
+//     ([Ahead]) lets a resume from an id a moment ahead of the log wait
+//     for it rather than get reset future.
 //   - [Hub.SSEHandler] serves GET /events. Its writer is an [EventStream]
 //     ([StartEventStream]: headers, a retry line, each write under its own
 //     deadline and flushed), which any other event stream of the server
