@@ -3,6 +3,8 @@ package feed
 import (
 	"context"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Ahead is how a log fed by a broker treats a resume from an id a little
@@ -16,6 +18,8 @@ type Ahead struct {
 	Wait time.Duration
 	// Rate returns the market's recent rate, in events per second.
 	Rate func() float64
+	// Waiting, if not nil, counts the resumes waiting now.
+	Waiting prometheus.Gauge
 }
 
 // wait holds a resume from lastID while its id is a little ahead of the
@@ -34,6 +38,10 @@ func (a *Ahead) wait(ctx context.Context, l *Log, lastID string) {
 	next, wake := l.nextAndWake()
 	if id < next || float64(id-next+1) > a.Rate()*a.Wait.Seconds() {
 		return
+	}
+	if a.Waiting != nil {
+		a.Waiting.Inc()
+		defer a.Waiting.Dec()
 	}
 	timer := time.NewTimer(a.Wait)
 	defer timer.Stop()

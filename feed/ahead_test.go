@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // A resume a little ahead of a log fed by a broker waits for its id and
@@ -28,8 +29,14 @@ func TestResumeAheadWaits(t *testing.T) {
 		}
 		appendQuotes(10)
 		// 2 s at 10 events a second: up to 20 events ahead is a little.
+		waiting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "waiting"})
 		h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: discardLogger(),
-			Ahead: &Ahead{Wait: 2 * time.Second, Rate: func() float64 { return 10 }}})
+			Ahead: &Ahead{Wait: 2 * time.Second, Rate: func() float64 { return 10 }, Waiting: waiting}})
+		gauge := func() float64 {
+			var m dto.Metric
+			waiting.Write(&m)
+			return m.GetGauge().GetValue()
+		}
 		open := func(last uint64) (chan *Stream, time.Time) {
 			r := httptest.NewRequest("GET", "/events", nil)
 			r.Header.Set("Last-Event-ID", strconv.FormatUint(last, 10))
@@ -52,9 +59,15 @@ func TestResumeAheadWaits(t *testing.T) {
 			t.Fatal("a resume 5 events ahead did not wait for them")
 		default:
 		}
+		if v := gauge(); v != 1 {
+			t.Errorf("%v resumes counted as waiting, want 1", v)
+		}
 		appendQuotes(5)
 		synctest.Wait()
 		st := <-got
+		if v := gauge(); v != 0 {
+			t.Errorf("%v resumes counted as waiting once served, want 0", v)
+		}
 		if !st.sub.Replayed() || st.sub.Reset() != "" || st.sub.cursor != id+1 {
 			t.Fatalf("after the wait: replayed %v, reset %q, cursor %d; want a resume at %d", st.sub.Replayed(), st.sub.Reset(), st.sub.cursor, id+1)
 		}
