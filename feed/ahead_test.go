@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // A resume a little ahead of a log fed by a broker waits for its id and
@@ -32,10 +31,11 @@ func TestResumeAheadWaits(t *testing.T) {
 		waiting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "waiting"})
 		h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: discardLogger(),
 			Ahead: &Ahead{Wait: 2 * time.Second, Rate: func() float64 { return 10 }, Waiting: waiting}})
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(waiting)
 		gauge := func() float64 {
-			var m dto.Metric
-			waiting.Write(&m)
-			return m.GetGauge().GetValue()
+			mfs, _ := reg.Gather()
+			return mfs[0].GetMetric()[0].GetGauge().GetValue()
 		}
 		open := func(last uint64) (chan *Stream, time.Time) {
 			r := httptest.NewRequest("GET", "/events", nil)
