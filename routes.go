@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,8 @@ type routeDeps struct {
 	dist        fs.FS
 	corsOrigins []string
 	pprof       bool
+	// health returns why the node should get no new clients, or nil.
+	health func() *cutOffError
 }
 
 // routes returns the whole HTTP surface of the server: every route is here.
@@ -67,8 +70,19 @@ func routes(d routeDeps) (http.Handler, error) {
 	r.Handle("/api/bench", api(d.jobs.StartHandler())).Methods(apiMethods(http.MethodPost)...)
 	r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		var bad *cutOffError
+		if d.health != nil {
+			bad = d.health()
+		}
+		if bad != nil {
+			body, _ := json.Marshal(map[string]string{
+				"error": bad.Error(), "reason": "broker", "since": bad.since.UTC().Format(time.RFC3339),
+			})
+			feed.WriteJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)

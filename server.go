@@ -76,23 +76,25 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 		WriteTimeout: cfg.writeTimeout,
 		MaxStreams:   cfg.maxStreams,
 		Query:        feed.QueryLimits{MaxSymbols: cfg.maxSymbols},
+		Ahead:        cn.Ahead(),
 		Metrics:      feed.NewMetrics(reg),
 		Logger:       logger,
 	})
 
 	n.sink = n.log
+	var record io.Writer
 	if cfg.record != "" {
 		if n.record, err = os.Create(cfg.record); err != nil {
 			return nil, fmt.Errorf("-record: %w", err)
 		}
-		n.sink = market.Record(n.record, n.log)
+		n.sink, record = market.Record(n.record, n.log), n.record
 	}
-	n.sink = cn.Sink(n.sink, n.log) // a publisher publishes each event with its id
+	n.sink = cn.Sink(n.sink, n.log, record) // a broker-fed node's log is fed from the broker
 
 	// Bench runs from the dashboard; they end when the server shuts down.
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
-		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(),
+		hub: n.hub, jobs: n.jobs, symbols: symbols, registry: reg, dist: dashboardFS(), health: cn.Health,
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof,
 	})
 	if err != nil {
