@@ -440,6 +440,116 @@ func TestStandbyTakesOver(t *testing.T) {
 	}
 }
 
+// A leader whose lease was taken from it, unawares (here: deleted on the
+// broker), publishes once more after the new leader did: the broker
+// refuses it, the broker does not confirm its lease, and it steps down at
+// once; it does not take the market back. On the stream, its events all
+// come before the new leader's.
+func TestDeposedLeaderStepsDown(t *testing.T) {
+	url := startNATS(t)
+	names := []string{"A"}
+	opts := func(name string) CandidateOptions {
+		// A long lease: the deposed leader does not learn of it from a
+		// renewal before the test has it publish.
+		return CandidateOptions{Name: name, History: 100, Replay: 100, Lease: 30 * time.Second}
+	}
+	var logA syncLog
+	ca, err := Connect(url, slog.New(slog.NewTextHandler(&logA, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ca.Close)
+	mkA := newScript(names...)
+	a, err := ca.Candidate(t.Context(), mkA, opts("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if err := mkA.publish(market.EventMarket, "", &market.Market{Index: 1}); err != nil {
+			t.Error(err)
+		}
+	}()
+	la, _ := runLog(t, names, 100, a.Run)
+	cb, err := Connect(url, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cb.Close)
+	mkB := newScript(names...)
+	b, err := cb.Candidate(t.Context(), mkB, opts("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := runLog(t, names, 100, b.Run)
+
+	if err := b.kv.Delete(t.Context(), LeaseKey); err != nil { // a's lease, gone
+		t.Fatal(err)
+	}
+	select {
+	case <-mkB.resumed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("b did not take over")
+	}
+	before := lb.Newest()
+	if err := mkB.publish(market.EventMarket, "", &market.Market{Index: 2}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b's event in both logs", func() bool { return la.Newest() == before+1 && lb.Newest() == before+1 })
+	// a still thinks it leads: it publishes, and is refused.
+	for value(t, ca.leader) == 1 {
+		mkA.publish(market.EventMarket, "", &market.Market{Index: 99}) // refused, or its market has stopped
+		time.Sleep(10 * time.Millisecond)                              // the refusal comes back asynchronously
+	}
+	if !strings.Contains(logA.String(), "did not confirm") {
+		t.Errorf("a did not step down on the refusal; its log:\n%s", logA.String())
+	}
+	if value(t, cb.leader) != 1 {
+		t.Error("b does not lead")
+	}
+	if len(mkA.resumed) != 0 {
+		t.Error("a took the market back")
+	}
+	events, err := cb.js.Stream(t.Context(), EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := events.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var terms []string
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := events.GetMsg(t.Context(), seq)
+		if err != nil {
+			t.Fatalf("message %d of the stream's %+v: %v", seq, info.State, err)
+		}
+		if term := m.Header.Get(HeaderTerm); len(terms) == 0 || terms[len(terms)-1] != term {
+			terms = append(terms, term)
+		}
+	}
+	if len(terms) != 2 {
+		t.Errorf("terms on the stream in order: %v, want a's then b's", terms)
+	}
+}
+
+// syncLog is a log output a test reads while nodes write to it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // Two leaders for one tail (one of them lost its lease without knowing
 // it): the first to publish wins, the other is refused (errFenced), and
 // the stream holds one event per id, all of the winner.

@@ -238,20 +238,23 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 
 	termCtx, end := context.WithCancelCause(ctx)
 	renewed := make(chan uint64, 1)
-	go func() { renewed <- cd.renew(termCtx, end, rev, value) }()
+	confirm := make(chan chan bool)
+	go func() { renewed <- cd.renew(termCtx, end, rev, value, confirm) }()
 	var err error
 	for {
 		err = cd.runMarket(termCtx, log, term)
 		if !errors.Is(err, errFenced) || termCtx.Err() != nil {
 			break
 		}
-		// A node that lost its lease without knowing it published after
-		// this one took over: take the market over again, from there.
-		c.logger.Warn("broker: another node published; taking the market over again from its last event", "err", err)
-		select {
-		case <-termCtx.Done():
-		case <-time.After(100 * time.Millisecond):
+		// Another node published since this one took over. Either this
+		// node lost its lease without knowing it (it stands by), or the
+		// other did (this node takes the market over again, from the
+		// other's last event): the broker says which.
+		if !cd.confirm(termCtx, confirm) {
+			end(fmt.Errorf("%w: another node published, and the broker did not confirm this node's lease", errLeaseLost))
+			break
 		}
+		c.logger.Warn("broker: another node published, though this node holds the lease; taking the market over again from its last event", "err", err)
 	}
 	if termCtx.Err() != nil {
 		err = context.Cause(termCtx)
@@ -264,6 +267,7 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 		c.logger.Info("this node stopped leading: it is stopping; a standby takes over", "node", cd.opts.Name)
 		return nil
 	case errors.Is(err, errLeaseLost):
+		cd.release(last) // if the broker still has it as this node's, free it now
 		c.logger.Warn("this node stepped down: it stands by", "node", cd.opts.Name, "why", err)
 	default:
 		cd.release(last)
@@ -272,12 +276,29 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 	return err
 }
 
-// renew renews the lease at rev every third of its time to live, until
-// ctx is done; it ends the term (end) when the lease is lost: another
-// node holds it, or the broker has not confirmed it for nearly its time
-// to live, after which another node may win it. It returns the lease's
-// last revision.
-func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev uint64, value []byte) uint64 {
+// confirm asks renew to renew the lease now, and reports whether the
+// broker confirmed that this node still holds it.
+func (cd *Candidate) confirm(ctx context.Context, confirm chan<- chan bool) bool {
+	reply := make(chan bool, 1)
+	select {
+	case confirm <- reply:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case ok := <-reply:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// renew renews the lease at rev at once and then every third of its time
+// to live, and when asked to confirm it, until ctx is done; it ends the
+// term (end) when the lease is lost: another node holds it, or the broker
+// has not confirmed it for nearly its time to live, after which another
+// node may win it. It returns the lease's last revision.
+func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev uint64, value []byte, confirm <-chan chan bool) uint64 {
 	every := cd.lease / 3
 	// The broker lets the lease run out no earlier than its time to live
 	// after the last renewal it stored, which it stored after it was sent:
@@ -285,21 +306,27 @@ func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev
 	margin := cd.lease / 10
 	deadline := time.NewTimer(cd.lease - margin)
 	defer deadline.Stop()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	next := time.NewTimer(0)
+	defer next.Stop()
 	for {
+		var reply chan bool
 		select {
 		case <-ctx.Done():
 			return rev
 		case <-deadline.C:
 			end(fmt.Errorf("%w: the broker has not confirmed it for %s", errLeaseLost, cd.lease-margin))
 			return rev
-		case <-tick.C:
+		case <-next.C:
+		case reply = <-confirm:
 		}
 		sent := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, every)
 		r, err := cd.kv.Update(rctx, LeaseKey, value, rev)
 		cancel()
+		next.Reset(every)
+		if reply != nil {
+			reply <- err == nil
+		}
 		switch {
 		case err == nil:
 			rev = r
@@ -307,7 +334,9 @@ func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev
 		case ctx.Err() != nil:
 			return rev
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound):
-			end(fmt.Errorf("%w: it ran out, or another node holds it", errLeaseLost))
+			if reply == nil { // else the term ends for what made it ask
+				end(fmt.Errorf("%w: it ran out, or another node holds it", errLeaseLost))
+			}
 			return rev
 		default:
 			cd.c.logger.Debug("broker: renewing the lease", "err", err)
@@ -365,9 +394,11 @@ func (cd *Candidate) runMarket(ctx context.Context, log Log, term string) error 
 		c.logger.Info("taking the market over from the broker's last event", "id", t.id, "term", t.term)
 		err = r.Resume(ctx, s, st)
 	}
-	waited := 100 * time.Millisecond
-	if ctx.Err() == nil && err == nil {
-		waited = 2 * time.Second
+	// What is on its way is stored before the lease is given up, so that
+	// the next leader finds it; a lost lease waits for nothing.
+	waited := 2 * time.Second
+	if errors.Is(context.Cause(ctx), errLeaseLost) {
+		waited = 100 * time.Millisecond
 	}
 	if lost := sink.drain(waited); lost > 0 {
 		c.publishErrors.Add(float64(lost))
