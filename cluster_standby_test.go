@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"tickertape/feed"
+	"tickertape/market"
 )
 
 // brokerProxy forwards TCP connections to a broker, and can cut them all
@@ -169,6 +170,7 @@ func brokerURL(t *testing.T) string {
 type brokered struct {
 	seq  uint64
 	id   uint64
+	pos  uint64 // its index in its source
 	term string
 	data string
 }
@@ -211,7 +213,8 @@ func streamEvents(t *testing.T, url string) []brokered {
 				t.Fatal(err)
 			}
 			id, _ := strconv.ParseUint(m.Headers().Get("Tickertape-Id"), 10, 64)
-			out = append(out, brokered{meta.Sequence.Stream, id, m.Headers().Get("Tickertape-Term"), string(m.Data())})
+			pos, _ := strconv.ParseUint(m.Headers().Get("Tickertape-Pos"), 10, 64)
+			out = append(out, brokered{meta.Sequence.Stream, id, pos, m.Headers().Get("Tickertape-Term"), string(m.Data())})
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
 			t.Fatal(err)
@@ -246,6 +249,17 @@ func checkStream(t *testing.T, url string) map[uint64]brokered {
 	}
 	t.Logf("the events stream: %d events, ids %d…%d, %d terms of leadership", len(evs), evs[0].id, evs[len(evs)-1].id, len(terms))
 	return byID
+}
+
+// logOnFailure logs the nodes' logs at the end of a test that failed.
+func logOnFailure(t *testing.T, nodes ...*server) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range nodes {
+				t.Logf("log of %s:\n%s", n.url, n.stderr)
+			}
+		}
+	})
 }
 
 // leaders returns the nodes whose tickertape_broker_leader is 1, failing
@@ -465,12 +479,13 @@ func TestClusterLeaderCutOff(t *testing.T) {
 	ns := startNATS(t, t.TempDir(), 0)
 	url := ns.ClientURL()
 	proxy := startProxy(t, strings.TrimPrefix(url, "nats://"))
-	market := []string{"-broker-publish", "-rate", "50", "-symbols", "10", "-broker-stale", "1s", "-heartbeat", "200ms"}
-	l := startServer(t, nil, append([]string{"-broker", proxy.url()}, market...)...)
+	flags := []string{"-broker-publish", "-rate", "50", "-symbols", "10", "-broker-stale", "1s", "-heartbeat", "200ms"}
+	l := startServer(t, nil, append([]string{"-broker", proxy.url()}, flags...)...)
 	if got := waitLeader(t, l.url); got != l.url {
 		t.Fatal("the first node does not lead")
 	}
-	s := startServer(t, nil, append([]string{"-broker", url}, market...)...)
+	s := startServer(t, nil, append([]string{"-broker", url}, flags...)...)
+	logOnFailure(t, l, s)
 	if got := waitLeader(t, l.url, s.url); got != l.url {
 		t.Fatalf("the standby leads: %s", got)
 	}
@@ -645,3 +660,73 @@ func TestClusterConsumerCutOff(t *testing.T) {
 		t.Errorf("gaps counted %v, want 1", v)
 	}
 }
+
+// A file played by the leader: the standby that takes over goes on with
+// the file's next event, so the broker holds the very events one player
+// that never stopped would have made, but for their wall-clock ts.
+func TestClusterFileTakeover(t *testing.T) {
+	t.Parallel()
+	url := brokerURL(t)
+	const file = "testdata/sample.csv"
+	args := []string{"-broker", url, "-broker-publish", "-source", "file:" + file, "-speed", "50"}
+	a := startServer(t, nil, args...)
+	b := startServer(t, nil, args...)
+	logOnFailure(t, a, b)
+	lead, other := a, b
+	if waitLeader(t, a.url, b.url) == b.url {
+		lead, other = b, a
+	}
+	waitMetric(t, lead.url, "tickertape_broker_published_total", func(v float64) bool { return v > 300 })
+	if err := lead.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, other.url, "tickertape_broker_leader", func(v float64) bool { return v == 1 })
+	waitMetric(t, other.url, "tickertape_broker_published_total", func(v float64) bool { return v > 300 })
+
+	src, err := market.Open(market.Config{Source: "file:" + file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var played []string
+	if err := src.Run(t.Context(), sinkFunc(func(_, _ string, data any) error {
+		b, err := json.Marshal(data)
+		played = append(played, withoutTS(t, string(b)))
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	checkStream(t, url)
+	evs := streamEvents(t, url)
+	terms := 1
+	for i, e := range evs {
+		if i > 0 && e.term != evs[i-1].term {
+			terms++
+		}
+		if i > 0 && e.pos != evs[i-1].pos+1 {
+			t.Fatalf("event %d is the file's event %d, after its %d", e.id, e.pos, evs[i-1].pos)
+		}
+		if e.pos >= uint64(len(played)) || withoutTS(t, e.data) != played[e.pos] {
+			t.Fatalf("event %d (term %s) is the file's event %d:\n%s\nthe file's is\n%s", e.id, e.term, e.pos, e.data, played[min(e.pos, uint64(len(played)-1))])
+		}
+	}
+	if terms < 2 {
+		t.Errorf("%d terms on the stream, want the leader's and the standby's", terms)
+	}
+}
+
+// withoutTS drops the ts of an event's data, the one field a wall clock
+// stamps.
+func withoutTS(t *testing.T, data string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "ts")
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+type sinkFunc func(name, symbol string, data any) error
+
+func (f sinkFunc) Publish(name, symbol string, data any) error { return f(name, symbol, data) }
