@@ -335,7 +335,7 @@ func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev
 			return rev
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound):
 			if reply == nil { // else the term ends for what made it ask
-				end(fmt.Errorf("%w: it ran out, or another node holds it", errLeaseLost))
+				end(fmt.Errorf("%w: it ran out, or another node holds it (%v)", errLeaseLost, err))
 			}
 			return rev
 		default:
