@@ -476,8 +476,7 @@ func firstOfNewTerm(t *testing.T, url string, after uint64) uint64 {
 // holds.
 func TestClusterLeaderCutOff(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
-	url := ns.ClientURL()
+	url := brokerURL(t)
 	proxy := startProxy(t, strings.TrimPrefix(url, "nats://"))
 	flags := []string{"-broker-publish", "-rate", "50", "-symbols", "10", "-broker-stale", "1s", "-heartbeat", "200ms"}
 	l := startServer(t, nil, append([]string{"-broker", proxy.url()}, flags...)...)
@@ -550,8 +549,7 @@ func TestClusterLeaderCutOff(t *testing.T) {
 // lapped, counted as a gap.
 func TestClusterConsumerCutOff(t *testing.T) {
 	t.Parallel()
-	ns := startNATS(t, t.TempDir(), 0)
-	url := ns.ClientURL()
+	url := brokerURL(t)
 	proxy := startProxy(t, strings.TrimPrefix(url, "nats://"))
 	pub := startServer(t, nil, "-broker", url, "-broker-publish", "-rate", "50", "-symbols", "10", "-broker-history", "300")
 	// -broker-ahead longer than its default: the consumer must reconnect
