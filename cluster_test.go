@@ -246,6 +246,9 @@ func TestClusterErrors(t *testing.T) {
 		{[]string{"-broker-publish"}, "-broker-publish needs -broker"},
 		{[]string{"-broker", dead, "-symbols", "AAPL"}, "-symbols"},
 		{[]string{"-broker", dead, "-broker-publish", "-broker-history", "0"}, "-broker-history"},
+		{[]string{"-broker", dead, "-broker-publish", "-broker-lease", "500ms"}, "-broker-lease"},
+		{[]string{"-broker", dead, "-broker-stale", "0s"}, "-broker-stale"},
+		{[]string{"-broker", dead, "-broker-ahead", "-1s"}, "-broker-ahead"},
 	} {
 		var stderr syncBuffer
 		err := run(t.Context(), append([]string{"-addr", "127.0.0.1:0"}, tc.args...), func(string) string { return "" }, io_discard{}, &stderr)

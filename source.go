@@ -30,7 +30,7 @@ type clusterConfig struct {
 }
 
 func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
-	fs.StringVar(&c.url, "broker", "", "NATS JetStream URL (nats://host:4222, or a comma list of servers): with -broker-publish this node runs the market and publishes it; without, it serves the market another node publishes")
+	fs.StringVar(&c.url, "broker", "", "NATS JetStream URL (nats://host:4222, or a comma list of servers): with -broker-publish this node can run the market (one such node leads and publishes it); without, it serves the market the leader publishes")
 	fs.BoolVar(&c.publish, "broker-publish", false, "run the market here and publish every event to -broker; of several such nodes one leads, the others stand by")
 	fs.IntVar(&c.history, "broker-history", 100000, "with -broker-publish: how many events the broker keeps, for nodes that start late")
 	fs.DurationVar(&c.lease, "broker-lease", 3*time.Second, "with -broker-publish: how long the leader's claim lasts unrenewed; a standby takes over at most this long after the leader dies")
