@@ -194,6 +194,9 @@ func (f *fakeLog) Restore(string, string, []byte) error {
 func (f *fakeLog) MarkReady()      {}
 func (f *fakeLog) HasMarket() bool { return true }
 func (f *fakeLog) Newest() uint64  { return 0 }
+func (f *fakeLog) Snapshot([]bool) ([]byte, uint64) {
+	return []byte(`{}`), 0
+}
 
 func TestABrokerFedNodeFoldsWhatItAppends(t *testing.T) {
 	s := history.New([]string{"AAPL"}, history.Options{})

@@ -1,0 +1,101 @@
+package feed
+
+import (
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A resume a little ahead of a log fed by a broker waits for its id and
+// is then served from it; one that waits in vain, or is further ahead, is
+// reset future (docs/API.md, "Resume a moment ahead").
+func TestResumeAheadWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, _ := NewLog(TestSymbols, 100, 0)
+		defer l.Close()
+		var id uint64 = 5000
+		appendQuotes := func(n int) {
+			for range n {
+				id++
+				if err := l.Append(id, "quote", "AAPL", []byte(`{"symbol":"AAPL"}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		appendQuotes(10)
+		// 2 s at 10 events a second: up to 20 events ahead is a little.
+		waiting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "waiting"})
+		h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: DiscardLogger(),
+			Ahead: &Ahead{Wait: 2 * time.Second, Rate: func() float64 { return 10 }, Waiting: waiting}})
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(waiting)
+		gauge := func() float64 {
+			mfs, _ := reg.Gather()
+			return mfs[0].GetMetric()[0].GetGauge().GetValue()
+		}
+		open := func(last uint64) (chan *Stream, time.Time) {
+			r := httptest.NewRequest("GET", "/events", nil)
+			r.Header.Set("Last-Event-ID", strconv.FormatUint(last, 10))
+			got := make(chan *Stream, 1)
+			go func() {
+				st, err := h.Open(r, SSE)
+				if err != nil {
+					t.Error(err)
+				}
+				got <- st
+			}()
+			return got, time.Now()
+		}
+
+		// A moment ahead: it waits, and is served once the id is in.
+		got, _ := open(id + 5)
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a resume 5 events ahead did not wait for them")
+		default:
+		}
+		if v := gauge(); v != 1 {
+			t.Errorf("%v resumes counted as waiting, want 1", v)
+		}
+		appendQuotes(5)
+		synctest.Wait()
+		st := <-got
+		if v := gauge(); v != 0 {
+			t.Errorf("%v resumes counted as waiting once served, want 0", v)
+		}
+		if !st.sub.Replayed() || st.sub.Reset() != "" || st.sub.cursor != id+1 {
+			t.Fatalf("after the wait: replayed %v, reset %q, cursor %d; want a resume at %d", st.sub.Replayed(), st.sub.Reset(), st.sub.cursor, id+1)
+		}
+		st.Close()
+
+		// A moment ahead, in vain: reset future after the wait.
+		got, start := open(id + 3)
+		st = <-got
+		if waited := time.Since(start); st.sub.Reset() != ResetFuture || waited != 2*time.Second {
+			t.Fatalf("a resume ahead that never came: reset %q after %v, want future after 2s", st.sub.Reset(), waited)
+		}
+		st.Close()
+
+		// Far ahead: reset future at once.
+		got, start = open(id + 21)
+		st = <-got
+		if waited := time.Since(start); st.sub.Reset() != ResetFuture || waited != 0 {
+			t.Fatalf("a resume far ahead: reset %q after %v, want future at once", st.sub.Reset(), waited)
+		}
+		st.Close()
+
+		// Without Ahead (a single node), a resume ahead is future at once.
+		h = NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: DiscardLogger()})
+		got, start = open(id + 1)
+		st = <-got
+		if waited := time.Since(start); st.sub.Reset() != ResetFuture || waited != 0 {
+			t.Fatalf("a resume ahead without Ahead: reset %q after %v, want future at once", st.sub.Reset(), waited)
+		}
+		st.Close()
+	})
+}
