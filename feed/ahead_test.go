@@ -1,8 +1,10 @@
 package feed
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -98,4 +100,60 @@ func TestResumeAheadWaits(t *testing.T) {
 		}
 		st.Close()
 	})
+}
+
+// The wait holds the request before either path takes the stream: a
+// resume a moment ahead is served from its id, with no reset, on a
+// hijacked HTTP/1.1 connection (the hub's writers) as on HTTP/2 (its own
+// goroutine).
+func TestResumeAheadOnBothPaths(t *testing.T) { onBothPaths(t, testResumeAheadOnBothPaths) }
+
+func testResumeAheadOnBothPaths(t *testing.T, p path) {
+	waiting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "tickertape_test_ahead_waiting"})
+	// A wait far longer than the test: it ends when the ids arrive.
+	f := newFixture(t, p, 100, Options{Ahead: &Ahead{Wait: time.Minute, Rate: func() float64 { return 10 }, Waiting: waiting}})
+	f.reg.MustRegister(waiting)
+	f.publish(t, 10)
+	newest := f.log.Newest()
+
+	opened := make(chan *stream, 1)
+	go func() {
+		// openStream's failures are Fatal, which a goroutine may not call.
+		defer close(opened)
+		req, err := http.NewRequest(http.MethodGet, f.srv.URL, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(newest+5, 10))
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f.streams++ // read by the fixture's cleanup, after this goroutine is done
+		opened <- &stream{resp: resp, r: NewReader(resp.Body)}
+	}()
+	waitFor(t, f, "tickertape_test_ahead_waiting{} 1")
+	f.publish(t, 6)
+	s, ok := <-opened
+	if !ok {
+		t.FailNow()
+	}
+	defer s.resp.Body.Close()
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("a resume a moment ahead: %s", s.resp.Status)
+	}
+	if ev := s.next(t); ev.Name == EventReset || ev.Name == EventSnapshot || id(t, ev) != newest+6 {
+		t.Fatalf("a resume from %d once the log had it: %s %s, want the event %d", newest+5, ev.Name, ev.ID, newest+6)
+	}
+	if body := scrape(t, f.reg); !strings.Contains(body, "tickertape_test_ahead_waiting{} 0") {
+		t.Errorf("the resume served still counted as waiting:\n%s", body)
+	}
+
+	// Far ahead: reset future at once, on the same path.
+	far := f.openStream(t, "", http.Header{"Last-Event-ID": {strconv.FormatUint(newest+1000, 10)}})
+	if ev := far.next(t); ev.Name != EventReset || !strings.Contains(ev.Data, string(ResetFuture)) {
+		t.Fatalf("a resume far ahead: %s %s, want reset future", ev.Name, ev.Data)
+	}
 }
