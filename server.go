@@ -94,9 +94,10 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	// Outermost, so that the simulation's morning reaches it (Backfill).
 	bars := history.New(names, history.Options{})
 	n.sink = bars.Sink(n.sink, n.log.Newest)
-	// A broker-fed node's log is fed from the broker, with its ids; its
-	// market, on a candidate that leads, publishes there.
-	cn.Feed(bars.WrapLog(n.log), record)
+	// A broker-fed node's log is fed from the broker, with its ids, and
+	// its history takes the morning from there; its market, on a
+	// candidate that leads, publishes there.
+	cn.Feed(bars.WrapLog(n.log), bars, record)
 
 	// Bench runs from the dashboard; they end when the server shuts down.
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})

@@ -16,6 +16,7 @@ import (
 
 	"tickertape/cluster"
 	"tickertape/feed"
+	"tickertape/history"
 	"tickertape/market"
 )
 
@@ -45,6 +46,7 @@ type clusterNode struct {
 	cfg   clusterConfig
 	src   *brokerSource
 	cand  *cluster.Candidate // nil on a consumer
+	cons  *cluster.Consumer  // nil on a candidate
 	rate  func() float64     // the market's recent rate, from the broker
 	ahead *feed.Ahead
 }
@@ -135,7 +137,7 @@ func openSource(ctx context.Context, cfg *config, logger *slog.Logger) (market.S
 			conn.Close()
 			return nil, nil, err
 		}
-		node.rate = cons.Rate
+		node.cons, node.rate = cons, cons.Rate
 		node.src = &brokerSource{symbols: cons.Symbols(), run: cons.Run}
 	}
 	if cc.ahead > 0 {
@@ -193,16 +195,22 @@ func marketFlag(field string) string {
 }
 
 // Feed hands a broker-fed node's source the log it feeds with the
-// broker's ids (the node's log, with its history folded in); the node's
-// sink, which a single node's market publishes to, is not used then. A
-// candidate records (record, if not nil) what its market publishes while
-// it leads. On a single node it does nothing.
-func (n *clusterNode) Feed(log cluster.Log, record io.Writer) {
+// broker's ids (the node's log, with its history folded in) and the
+// node's history, which takes the morning's bars from the broker; the
+// node's sink, which a single node's market publishes to, is not used
+// then. A candidate records (record, if not nil) what its market
+// publishes while it leads. On a single node it does nothing.
+func (n *clusterNode) Feed(log cluster.Log, bars *history.Store, record io.Writer) {
 	if n == nil {
 		return
 	}
 	n.src.log = log
-	if n.cand != nil && record != nil {
+	if n.cand == nil {
+		n.cons.History(bars)
+		return
+	}
+	n.cand.History(bars)
+	if record != nil {
 		n.cand.Record(record)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"tickertape/feed"
+	"tickertape/history"
 	"tickertape/market"
 )
 
@@ -25,7 +26,8 @@ type Consumer struct {
 	c       *Conn
 	symbols []market.Symbol
 	replay  int
-	watch   bool // log each change of leader (a Candidate does that itself)
+	watch   bool           // log each change of leader (a Candidate does that itself)
+	history *history.Store // the node's bars, which take the morning in (see History); nil: none
 
 	rate rateMeter // written by Run's goroutine, read by any
 }
@@ -79,6 +81,12 @@ func (c *Conn) Consumer(ctx context.Context, replay int) (*Consumer, error) {
 // Symbols returns the publisher's universe.
 func (cs *Consumer) Symbols() []market.Symbol { return cs.symbols }
 
+// History makes Run fold the morning on the broker into h: the node's
+// history, which the log Run feeds folds the events into. The leader of a
+// fresh simulated market publishes the trades it made before it went live
+// (see morning.go). Call it before Run.
+func (cs *Consumer) History(h *history.Store) { cs.history = h }
+
 // Rate returns the market's recent rate in events per second, as the
 // broker's clock saw it (so a node cut off from the broker still knows
 // it); 0 before Run has read a few seconds of events.
@@ -91,6 +99,15 @@ func (cs *Consumer) Run(ctx context.Context, log Log) error {
 	sourced, err := cs.restore(ctx, log)
 	if err != nil {
 		return err
+	}
+	if cs.history != nil {
+		// The morning goes in beside the events, as it comes: the
+		// history is an aid, and never holds back the node's serving,
+		// nor the market of a candidate that waits for its log to catch
+		// up before it leads.
+		mctx, stop := context.WithCancel(ctx)
+		done := cs.followMorning(mctx, cs.history)
+		defer func() { stop(); <-done }()
 	}
 	events, err := c.js.Stream(ctx, EventsStream)
 	if err != nil {

@@ -29,6 +29,10 @@
 //     universe on tickertape.symbols. A node that starts late reads it for
 //     its snapshot state: the newest quote and score of a symbol that has not
 //     traded for an hour, a halt, the session.
+//   - Stream TICKERTAPE_MORNING, subjects tickertape.morning.<i>.<k>: the
+//     trades a fresh simulated market made before it went live, which are
+//     no events, for every node's history (morning.go). The leader
+//     replaces them before its first event.
 //   - Key-value bucket TICKERTAPE_LEADER, key leader: who leads, and since
 //     when. The bucket's time to live is the lease: the leader renews the
 //     key every third of it; a standby creates it once it has run out (or

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"tickertape/history"
 	"tickertape/market"
 )
 
@@ -47,14 +48,15 @@ type CandidateOptions struct {
 // ([market.Resumer]).
 type Candidate struct {
 	// Set at construction, then read-only.
-	c      *Conn
-	src    market.Source
-	cons   *Consumer
-	events jetstream.Stream
-	kv     jetstream.KeyValue
-	lease  time.Duration // the bucket's time to live
-	opts   CandidateOptions
-	record io.Writer // see Record
+	c       *Conn
+	src     market.Source
+	cons    *Consumer
+	events  jetstream.Stream
+	morning jetstream.Stream // a fresh market's morning (morning.go)
+	kv      jetstream.KeyValue
+	lease   time.Duration // the bucket's time to live
+	opts    CandidateOptions
+	record  io.Writer // see Record
 
 	// held is the revision of a lease won at construction, 0 if none;
 	// Run takes it over, or Close gives it up.
@@ -78,6 +80,10 @@ func (c *Conn) Candidate(ctx context.Context, src market.Source, o CandidateOpti
 	if err != nil {
 		return nil, err
 	}
+	morning, err := c.morningStream(ctx)
+	if err != nil {
+		return nil, err
+	}
 	kv, err := c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      LeaseBucket,
 		Description: "tickertape: the node that runs the market; it renews its key, which lives " + o.Lease.String() + " unrenewed",
@@ -95,7 +101,7 @@ func (c *Conn) Candidate(ctx context.Context, src market.Source, o CandidateOpti
 	if err != nil {
 		return nil, fmt.Errorf("broker %s: lease bucket %s: %w", c.url, LeaseBucket, err)
 	}
-	cd := &Candidate{c: c, src: src, events: events, kv: kv, lease: status.TTL(), opts: o}
+	cd := &Candidate{c: c, src: src, events: events, morning: morning, kv: kv, lease: status.TTL(), opts: o}
 	if cd.lease != o.Lease {
 		// The bucket is the cluster's: every node must renew within the
 		// same time to live.
@@ -113,7 +119,7 @@ func (c *Conn) Candidate(ctx context.Context, src market.Source, o CandidateOpti
 	switch rev, err := kv.Create(ctx, LeaseKey, value); {
 	case err == nil:
 		cd.held, cd.value = rev, value
-		if err := c.announce(ctx, events, state, universe); err != nil {
+		if err := c.announce(ctx, universe, state, events, morning); err != nil {
 			cd.Close()
 			return nil, err
 		}
@@ -142,6 +148,12 @@ func (cd *Candidate) newValue() []byte {
 // Record makes the node write the events its market publishes while it
 // leads to w, as [market.Record] does. Call it before Run.
 func (cd *Candidate) Record(w io.Writer) { cd.record = w }
+
+// History makes the node fold the morning into h, as [Consumer.History]
+// does; when it leads a fresh market, that morning is its market's, which
+// reaches it through the broker as it reaches every node. Call it before
+// Run.
+func (cd *Candidate) History(h *history.Store) { cd.cons.History(h) }
 
 // Symbols returns the universe, the leader's and this node's.
 func (cd *Candidate) Symbols() []market.Symbol { return cd.cons.Symbols() }
@@ -384,7 +396,9 @@ func (cd *Candidate) runMarket(ctx context.Context, log Log, term string) error 
 	r, resumes := cd.src.(market.Resumer)
 	if t.id == 0 || !resumes {
 		c.logger.Info("starting the market", "first id", sink.nextID)
-		err = cd.src.Run(ctx, s)
+		// A fresh market: its morning goes to the broker before its first
+		// event, for every node's history.
+		err = cd.src.Run(ctx, c.newMorningSink(ctx, s, cd.morning, cd.Symbols()))
 	} else {
 		var st *market.State
 		if st, err = stateOf(log); err != nil {

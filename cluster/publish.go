@@ -50,10 +50,11 @@ func (c *Conn) streams(ctx context.Context, history int) (events, state jetstrea
 	return events, state, nil
 }
 
-// announce publishes the universe. If the broker holds another, both
-// streams are purged first: old state would name other symbols. Only the
-// node that holds the lease announces.
-func (c *Conn) announce(ctx context.Context, events, state jetstream.Stream, universe []byte) error {
+// announce publishes the universe on the state stream. If the broker holds
+// another, the state stream and the others given (the events, the morning)
+// are purged first: what they hold names other symbols. Only the node that
+// holds the lease announces.
+func (c *Conn) announce(ctx context.Context, universe []byte, state jetstream.Stream, others ...jetstream.Stream) error {
 	wrap := func(err error) error { return fmt.Errorf("broker %s: %w", c.url, err) }
 	old, err := state.GetLastMsgForSubject(ctx, SymbolsSubject)
 	switch {
@@ -62,11 +63,10 @@ func (c *Conn) announce(ctx context.Context, events, state jetstream.Stream, uni
 		return wrap(err)
 	case !bytes.Equal(old.Data, universe):
 		c.logger.Warn("broker held another universe; purging its streams")
-		if err := events.Purge(ctx); err != nil {
-			return wrap(err)
-		}
-		if err := state.Purge(ctx); err != nil {
-			return wrap(err)
+		for _, st := range append(others, state) {
+			if err := st.Purge(ctx); err != nil {
+				return wrap(err)
+			}
 		}
 	}
 	if _, err := c.js.Publish(ctx, SymbolsSubject, universe); err != nil {
