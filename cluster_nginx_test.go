@@ -417,3 +417,67 @@ func TestNginxTwoNodes(t *testing.T) {
 	other = startNodeProcess(t, other.addr, nodeArgs...)
 	resumeAll(other, "every node down, then one back")
 }
+
+// Two nodes with -broker-publish behind the shipped nginx config, one
+// leading, one standing by, ten EventSources through nginx: the leader is
+// killed (-9) and every stream goes on, those on the killed node resumed
+// on the standby that takes over, with no gap and no reset; the killed
+// node comes back as the standby, and the same again when the new leader
+// is killed in turn.
+func TestNginxLeaderFailover(t *testing.T) {
+	t.Parallel()
+	nginxBinary(t) // skip before starting anything
+	url := brokerURL(t)
+	args := []string{"-broker", url, "-broker-publish", "-rate", "20", "-symbols", "5", "-heartbeat", "1s"}
+	nodes := [2]*nodeProcess{startNodeProcess(t, "127.0.0.1:0", args...), startNodeProcess(t, "127.0.0.1:0", args...)}
+	base := startNginx(t, [2]string{nodes[0].url, nodes[1].url})
+	clients := func(n *nodeProcess) float64 { return metric(t, n.url, `tickertape_clients{transport="sse"}`) }
+
+	srcs := make([]*sse.EventSource, 10)
+	lasts := make([]uint64, len(srcs))
+	for i := range srcs {
+		srcs[i] = sse.OpenEventSource(t, nil, base+"/events")
+	}
+	for i, es := range srcs {
+		ev := es.Next(t)
+		if ev.Name != "snapshot" {
+			t.Fatalf("EventSource %d through nginx: first %s, want the snapshot", i, ev.Name)
+		}
+		lasts[i] = es.Follow(t, sse.ID(t, ev), sse.ID(t, ev)+3)
+	}
+	if clients(nodes[0]) == 0 || clients(nodes[1]) == 0 {
+		t.Fatalf("%v and %v streams on the two nodes: nginx must use both", clients(nodes[0]), clients(nodes[1]))
+	}
+	for round := range 2 {
+		lead := waitLeader(t, nodes[0].url, nodes[1].url)
+		k := 0
+		if nodes[1].url == lead {
+			k = 1
+		}
+		nodes[k].kill(t)
+		survivor := nodes[1-k]
+		waitMetric(t, survivor.url, "tickertape_broker_leader", func(v float64) bool { return v == 1 })
+		deadline := time.Now().Add(30 * time.Second)
+		for clients(survivor) != float64(len(srcs)) {
+			for i, es := range srcs {
+				if err := es.Failed(); err != nil {
+					t.Fatalf("round %d: EventSource %d closed for good: %v", round, i, err)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %v of %d streams on the new leader", round, clients(survivor), len(srcs))
+			}
+			time.Sleep(20 * time.Millisecond) // polling an outside view
+		}
+		// Every stream reads on, past the new leader's first events, with
+		// no gap: follow fails on a gap, a duplicate, a reset or a snapshot.
+		_, at := snapshotOf(t, survivor.url)
+		for i, es := range srcs {
+			lasts[i] = es.Follow(t, lasts[i], max(at, lasts[i])+5)
+		}
+		nodes[k] = startNodeProcess(t, nodes[k].addr, args...)
+		if got := waitLeader(t, nodes[0].url, nodes[1].url); got != survivor.url {
+			t.Fatalf("round %d: the node that came back leads", round)
+		}
+	}
+}

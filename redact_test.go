@@ -75,7 +75,7 @@ func TestBrokerCredentialsNeverPrinted(t *testing.T) {
 				p    *server
 				line string
 			}{
-				{pub, `source="sim, published to nats://redacted@` + hostPort + `"`},
+				{pub, `source="sim, led by one of the -broker-publish nodes of nats://redacted@` + hostPort + `"`},
 				{cons, `source="broker redacted@` + hostPort + `"`},
 				{pub, `broker connection back`},
 				{cons, `broker connection back`},

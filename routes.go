@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,8 @@ type routeDeps struct {
 	pprof       bool
 	benchAPI    bool             // serve the bench's job API (-bench-api)
 	query       feed.QueryLimits // the streams' limits, which /api/snapshot keeps too
+	// health returns why the node should get no new clients, or nil.
+	health func() *cutOffError
 }
 
 // routes returns the whole HTTP surface of the server: every route is here.
@@ -88,8 +91,19 @@ func routes(d routeDeps) (http.Handler, error) {
 		r.PathPrefix("/api/jobs/").Handler(off)
 	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		var bad *cutOffError
+		if d.health != nil {
+			bad = d.health()
+		}
+		if bad != nil {
+			body, _ := json.Marshal(map[string]string{
+				"error": bad.Error(), "reason": "broker", "since": bad.since.UTC().Format(time.RFC3339),
+			})
+			feed.WriteJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)

@@ -78,29 +78,33 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 		WriteTimeout: cfg.writeTimeout,
 		MaxStreams:   cfg.maxStreams,
 		Query:        query,
+		Ahead:        cn.Ahead(),
 		Metrics:      feed.NewMetrics(reg),
 		Logger:       logger,
 	})
 
 	n.sink = n.log
+	var record io.Writer
 	if cfg.record != "" {
 		if n.record, err = os.Create(cfg.record); err != nil {
 			return nil, fmt.Errorf("-record: %w", err)
 		}
-		n.sink = market.Record(n.record, n.log)
+		n.sink, record = market.Record(n.record, n.log), n.record
 	}
-	n.sink = cn.Sink(n.sink, n.log) // a publisher publishes each event with its id
 	// Outermost, so that the simulation's morning reaches it (Backfill).
 	bars := history.New(names, history.Options{})
 	n.sink = bars.Sink(n.sink, n.log.Newest)
-	cn.Feed(bars.WrapLog(n.log)) // a consumer appends the publisher's events, with their ids
+	// A broker-fed node's log is fed from the broker, with its ids, and
+	// its history takes the morning from there; its market, on a
+	// candidate that leads, publishes there.
+	cn.Feed(bars.WrapLog(n.log), bars, record)
 
 	// Bench runs from the dashboard; they end when the server shuts down.
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
 		hub: n.hub, jobs: n.jobs, history: bars.Handler(), symbols: symbols, registry: reg, dist: dashboardFS(),
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
-		query: query,
+		query: query, health: cn.Health,
 	})
 	if err != nil {
 		return nil, err

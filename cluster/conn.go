@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +34,12 @@ type Conn struct {
 	received      prometheus.Counter
 	publishErrors prometheus.Counter
 	gaps          prometheus.Counter
+	leader        prometheus.Gauge
 
-	// acked is the highest event id the broker acknowledged; written by
-	// the ack handler, which must not block, read by the publisher.
-	acked atomic.Uint64
+	// downSince is when the connection was lost (Unix nanoseconds), 0
+	// while it is up; written by the connection's handlers, read by
+	// health checks.
+	downSince atomic.Int64
 }
 
 // Connect connects to the broker at url (nats://host:port, or a comma list
@@ -59,10 +60,13 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 			Name: "tickertape_broker_received_total", Help: "Events this node appended from the broker.",
 		}),
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tickertape_broker_publish_errors_total", Help: "Events dropped unsent (the queue kept through a broker outage overflowed); consumers see a gap and reset.",
+			Name: "tickertape_broker_publish_errors_total", Help: "Events this node's market made that the broker never stored: it stopped leading before they were acknowledged. No node served them.",
 		}),
 		gaps: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tickertape_broker_gaps_total", Help: "Id gaps seen on the broker; each one resets every client of this node.",
+		}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tickertape_broker_leader", Help: "1 while this node leads: it runs the market and publishes it.",
 		}),
 	}
 	nc, err := nats.Connect(url,
@@ -75,11 +79,17 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 		// events ahead of those lost with the connection.
 		nats.ReconnectBufSize(-1),
 		nats.Timeout(5*time.Second),
+		// A connection that goes silent (a cut network, no reset) is
+		// found dead within about 6 s, not the default 4 minutes.
+		nats.PingInterval(2*time.Second),
+		nats.MaxPingsOutstanding(2),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			c.disconnects.Inc()
+			c.downSince.CompareAndSwap(0, time.Now().UnixNano())
 			c.logger.Warn("broker connection lost; serving the last state until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.downSince.Store(0)
 			// Not nc.ConnectedUrlRedacted: it hides a password, not a token.
 			c.logger.Info("broker connection back", "server", Redact(nc.ConnectedUrl()))
 		}),
@@ -90,21 +100,7 @@ func Connect(url string, logger *slog.Logger) (*Conn, error) {
 	c.nc = nc
 	c.js, err = jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(4096),
-		jetstream.WithPublishAsyncTimeout(5*time.Second), // an ack lost with a connection must not hold a slot forever
-		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
-			id, _ := strconv.ParseUint(m.Header.Get(HeaderID), 10, 64)
-			for {
-				old := c.acked.Load()
-				if id <= old || c.acked.CompareAndSwap(old, id) {
-					return
-				}
-			}
-		}),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-			// Not lost yet: the event stays queued until an ack covers it,
-			// and is sent again after a reconnect.
-			c.logger.Debug("broker: no ack for an event", "id", m.Header.Get(HeaderID), "err", err)
-		}))
+		jetstream.WithPublishAsyncTimeout(5*time.Second)) // an ack lost with a connection must not hold a slot forever
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("broker %s: %w", shown, err)
@@ -123,6 +119,17 @@ func (c *Conn) Close() {
 	c.nc.Close()
 }
 
+// CutOff reports how long the node has been cut off from the broker, and
+// since when; 0 while it is connected.
+func (c *Conn) CutOff() (time.Duration, time.Time) {
+	ns := c.downSince.Load()
+	if ns == 0 {
+		return 0, time.Time{}
+	}
+	since := time.Unix(0, ns)
+	return time.Since(since), since
+}
+
 // Collectors returns the broker's Prometheus series.
 func (c *Conn) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
@@ -134,6 +141,6 @@ func (c *Conn) Collectors() []prometheus.Collector {
 			}
 			return 0
 		}),
-		c.disconnects, c.published, c.received, c.publishErrors, c.gaps,
+		c.disconnects, c.published, c.received, c.publishErrors, c.gaps, c.leader,
 	}
 }

@@ -5,23 +5,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"tickertape/feed"
+	"tickertape/history"
 	"tickertape/market"
 )
 
 // Consumer is the market of a node fed by the broker: its Run appends the
 // publisher's events, with their ids, to the node's log.
 type Consumer struct {
+	// Set at construction, then read-only.
 	c       *Conn
 	symbols []market.Symbol
 	replay  int
+	watch   bool           // log each change of leader (a Candidate does that itself)
+	history *history.Store // the node's bars, which take the morning in (see History); nil: none
+
+	rate rateMeter // written by Run's goroutine, read by any
 }
 
 // Log is the node's log as a Consumer feeds it: events that already have
@@ -33,6 +41,7 @@ type Log interface {
 	MarkReady()
 	HasMarket() bool
 	Newest() uint64
+	Snapshot(syms []bool) ([]byte, uint64)
 }
 
 var _ Log = (*feed.Log)(nil)
@@ -66,11 +75,22 @@ func (c *Conn) Consumer(ctx context.Context, replay int) (*Consumer, error) {
 	if err := json.Unmarshal(universe, &symbols); err != nil || len(symbols) == 0 {
 		return nil, fmt.Errorf("broker %s: the universe on %s is not a list of symbols: %v", c.url, SymbolsSubject, err)
 	}
-	return &Consumer{c: c, symbols: symbols, replay: replay}, nil
+	return &Consumer{c: c, symbols: symbols, replay: replay, watch: true}, nil
 }
 
 // Symbols returns the publisher's universe.
 func (cs *Consumer) Symbols() []market.Symbol { return cs.symbols }
+
+// History makes Run fold the morning on the broker into h: the node's
+// history, which the log Run feeds folds the events into. The leader of a
+// fresh simulated market publishes the trades it made before it went live
+// (see morning.go). Call it before Run.
+func (cs *Consumer) History(h *history.Store) { cs.history = h }
+
+// Rate returns the market's recent rate in events per second, as the
+// broker's clock saw it (so a node cut off from the broker still knows
+// it); 0 before Run has read a few seconds of events.
+func (cs *Consumer) Rate() float64 { return cs.rate.get() }
 
 // Run catches up (the state, then the newest events) into log, marks it
 // ready, and follows the broker until ctx is done or log is closed.
@@ -79,6 +99,15 @@ func (cs *Consumer) Run(ctx context.Context, log Log) error {
 	sourced, err := cs.restore(ctx, log)
 	if err != nil {
 		return err
+	}
+	if cs.history != nil {
+		// The morning goes in beside the events, as it comes: the
+		// history is an aid, and never holds back the node's serving,
+		// nor the market of a candidate that waits for its log to catch
+		// up before it leads.
+		mctx, stop := context.WithCancel(ctx)
+		done := cs.followMorning(mctx, cs.history)
+		defer func() { stop(); <-done }()
 	}
 	events, err := c.js.Stream(ctx, EventsStream)
 	if err != nil {
@@ -117,6 +146,15 @@ func (cs *Consumer) Run(ctx context.Context, log Log) error {
 	stopIt := context.AfterFunc(ctx, it.Stop)
 	defer stopIt()
 	c.logger.Info("catching up from the broker", "from", start, "to", end)
+	if cs.watch {
+		if kv, err := c.js.KeyValue(ctx, LeaseBucket); err == nil {
+			done := make(chan struct{})
+			defer func() { <-done }()
+			wctx, stop := context.WithCancel(ctx)
+			defer stop()
+			go func() { defer close(done); c.watchLeader(wctx, kv, time.Second, "") }()
+		}
+	}
 
 	ready := false
 	checkReady := func(seq uint64) {
@@ -149,6 +187,7 @@ func (cs *Consumer) Run(ctx context.Context, log Log) error {
 			}
 			return err
 		}
+		cs.rate.add(meta.Timestamp, log.Newest())
 		checkReady(meta.Sequence.Stream)
 	}
 }
@@ -175,6 +214,7 @@ func (cs *Consumer) append(log Log, msg jetstream.Msg) error {
 			return nil
 		}
 		c.gaps.Inc()
+		cs.rate.reset()
 		c.logger.Warn("broker: id gap (the publisher restarted, or the broker lost events); every client gets a reset and a snapshot",
 			"newest", newest, "next", id, "missing", id-newest-1)
 	}
@@ -294,3 +334,41 @@ func (cs *Consumer) parseSubject(subject string) (name, symbol string, err error
 	}
 	return "", "", fmt.Errorf("unexpected subject %q", subject)
 }
+
+// rateMeter estimates the market's rate from the broker's time of the
+// events a consumer appended: one sample (time, id) every rateEvery at
+// most, the rate over the oldest sample kept.
+type rateMeter struct {
+	// Owned by the consumer's goroutine.
+	samples [16]rateSample
+	n, next int
+
+	bits atomic.Uint64 // the rate, a float64
+}
+
+type rateSample struct {
+	t  time.Time
+	id uint64
+}
+
+const rateEvery = 250 * time.Millisecond
+
+func (r *rateMeter) add(t time.Time, id uint64) {
+	if r.n > 0 {
+		if last := r.samples[(r.next+len(r.samples)-1)%len(r.samples)]; t.Sub(last.t) < rateEvery {
+			return
+		}
+	}
+	r.samples[r.next] = rateSample{t, id}
+	r.next = (r.next + 1) % len(r.samples)
+	r.n = min(r.n+1, len(r.samples))
+	oldest := r.samples[(r.next+len(r.samples)-r.n)%len(r.samples)]
+	if d := t.Sub(oldest.t).Seconds(); d > 0 && id > oldest.id {
+		r.bits.Store(math.Float64bits(float64(id-oldest.id) / d))
+	}
+}
+
+// reset forgets the samples: an id gap is no rate.
+func (r *rateMeter) reset() { r.n = 0 }
+
+func (r *rateMeter) get() float64 { return math.Float64frombits(r.bits.Load()) }

@@ -30,7 +30,9 @@
 //     refuses before that goes to [Hub.Reject]. [Hub.Wait] tells when the
 //     last stream has ended; [Hub.Cut] closes the connections of those
 //     still open when a shutdown runs out of time (a transport that
-//     hijacked its connection says how, with [Stream.OnCut]).
+//     hijacked its connection says how, with [Stream.OnCut]). On a log
+//     fed by a broker, [Options.Ahead] ([Ahead]) lets a resume from an id
+//     a moment ahead of the log wait for it rather than get reset future.
 //   - [Hub.SSEHandler] serves GET /events. Its writer is an [EventStream]
 //     ([StartEventStream]: headers, a retry line, each write under its own
 //     deadline and flushed), which any other event stream of the server

@@ -24,6 +24,7 @@ type Options struct {
 	WriteTimeout time.Duration // the longest one write may block before the client is dropped (10s)
 	MaxStreams   int           // open streams of all transports together (10000)
 	Query        QueryLimits
+	Ahead        *Ahead       // nil: a resume ahead of the log is reset future at once
 	Metrics      *Metrics     // required
 	Logger       *slog.Logger // nil: slog.Default()
 }
@@ -110,6 +111,7 @@ func (h *Hub) Open(r *http.Request, transport Transport) (*Stream, error) {
 		return nil, err
 	}
 	lastID := LastEventID(r)
+	h.opts.Ahead.wait(r.Context(), h.log, lastID)
 	if n := h.open.Add(1); n > int64(h.opts.MaxStreams) {
 		h.open.Add(-1)
 		h.reject(rejectMaxStreams)

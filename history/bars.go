@@ -99,16 +99,18 @@ func (s *series) tail(out []Bar, n int) []Bar {
 }
 
 // Store holds every symbol's bars. It is written by the one goroutine that
-// publishes the market and read by any number of requests.
+// publishes the market (on a node fed by a broker, also by the one that
+// takes in the morning: see Prepend) and read by any number of requests.
 type Store struct {
 	// Set at construction, then read-only.
 	index map[string]int
 	keep  int
 
 	// Guarded by mu.
-	mu     sync.RWMutex
-	series [][len(Intervals)]series // by symbol index
-	id     uint64                   // the newest event folded in
+	mu      sync.RWMutex
+	series  [][len(Intervals)]series // by symbol index
+	morning []bool                   // by symbol index: Prepend has taken its morning in (morning.go)
+	id      uint64                   // the newest event folded in
 }
 
 // New returns an empty store for symbols.
@@ -120,7 +122,8 @@ func New(symbols []string, opts Options) *Store {
 			keep = max(minKeep, per)
 		}
 	}
-	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols))}
+	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols)),
+		morning: make([]bool, len(symbols))}
 	for i, sym := range symbols {
 		s.index[sym] = i
 	}

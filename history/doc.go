@@ -8,7 +8,9 @@
 // going live (market.Backfiller) hands those trades to the same sink, and
 // they are folded without an id. A node fed by a broker appends events with
 // their ids; the sink passes Append and Restore through and folds the
-// quotes it appends.
+// quotes it appends. Its morning comes from the broker as the leader's
+// trades ([Trade]), maybe after its first events: [Store.Prepend] puts
+// their bars before the bars folded since.
 //
 // [Store.Handler] serves GET /api/history?symbol=S&interval=1m[&limit=N] as
 // docs/API.md says: {symbol, interval, id, bars}, oldest first, where id is

@@ -194,6 +194,9 @@ func (f *fakeLog) Restore(string, string, []byte) error {
 func (f *fakeLog) MarkReady()      {}
 func (f *fakeLog) HasMarket() bool { return true }
 func (f *fakeLog) Newest() uint64  { return 0 }
+func (f *fakeLog) Snapshot([]bool) ([]byte, uint64) {
+	return []byte(`{}`), 0
+}
 
 func TestABrokerFedNodeFoldsWhatItAppends(t *testing.T) {
 	s := history.New([]string{"AAPL"}, history.Options{})
@@ -403,5 +406,68 @@ func TestWrapLogFoldsWhatABrokerFedNodeAppends(t *testing.T) {
 	}
 	if p.ID != 43 || len(p.Bars) != 1 || p.Bars[0].O != 10 || p.Bars[0].H != 12 || p.Bars[0].C != 11 || p.Bars[0].V != 300 {
 		t.Errorf("history over a broker-fed log: id %d, bars %+v; want id 43 and one bar 10/12/11 of 300 shares", p.ID, p.Bars)
+	}
+}
+
+// A morning that reaches the store after live trades (a node fed by a
+// broker takes it from the leader) gives the very bars that folding it
+// first would have: Prepend puts the morning's bars before the live ones,
+// at every interval, and merges the bar both share. Taken in twice, it
+// counts once.
+func TestAMorningPrependedIsAMorningFoldedFirst(t *testing.T) {
+	var morning, live []history.Trade
+	for k := range 2000 { // a trade every 1.7 s for about 57 minutes, then live
+		tr := history.Trade{TS: float64(k) * 1700, Price: 100 + float64(k%37) - float64(k%11), Size: int64(1 + k%9)}
+		if k < 1500 {
+			morning = append(morning, tr)
+		} else {
+			live = append(live, tr)
+		}
+	}
+	// The 1s bars, one a trade, are more than kept; the 1m and 5m bars
+	// of the morning's end are the live trades' first.
+	const keep = 1500
+	first := history.New([]string{"A", "B"}, history.Options{Keep: keep}) // the morning folded first, as a single node does
+	late := history.New([]string{"A", "B"}, history.Options{Keep: keep})  // a node that took live trades first
+	for _, tr := range morning {
+		first.Add("A", tr.TS, tr.Price, tr.Size)
+	}
+	for _, tr := range live {
+		first.Add("A", tr.TS, tr.Price, tr.Size)
+		late.Add("A", tr.TS, tr.Price, tr.Size)
+	}
+	for range 2 {
+		if err := late.Prepend("A", morning); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trimmed := 0
+	for _, iv := range history.Intervals {
+		want, _ := first.Query("A", iv.Name, history.MaxLimit)
+		got, _ := late.Query("A", iv.Name, history.MaxLimit)
+		if fmt.Sprint(got.Bars) != fmt.Sprint(want.Bars) {
+			t.Errorf("%s: %d bars prepended differ from %d folded in order", iv.Name, len(got.Bars), len(want.Bars))
+		}
+		if len(want.Bars) == keep {
+			trimmed++ // the 1s bars: more than kept, the oldest dropped
+		}
+	}
+	if trimmed == 0 {
+		t.Error("no interval had more bars than kept: the test does not check the trim")
+	}
+	// A symbol with nothing live yet takes its morning as it is.
+	if err := late.Prepend("B", morning[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := late.Query("B", "1s", history.MaxLimit); len(p.Bars) != 10 || p.Bars[0].O != morning[0].Price {
+		t.Errorf("B's morning of 10 trades, one a second: %v", p.Bars)
+	}
+
+	if err := late.Prepend("C", morning); err == nil {
+		t.Error("a morning for an unknown symbol was taken")
+	}
+	fresh := history.New([]string{"A"}, history.Options{})
+	if err := fresh.Prepend("A", []history.Trade{{TS: 2000, Price: 1, Size: 1}, {TS: 1000, Price: 1, Size: 1}}); err == nil {
+		t.Error("a morning out of order was taken")
 	}
 }

@@ -61,6 +61,7 @@ type Log interface {
 	MarkReady()
 	HasMarket() bool
 	Newest() uint64
+	Snapshot(syms []bool) ([]byte, uint64)
 }
 
 // appendSink is a sink whose next appends events with their ids.
@@ -76,10 +77,13 @@ func (s *Store) WrapLog(next Log) Log {
 	return &appendSink{sink: &sink{store: s, newest: next.Newest}, log: next}
 }
 
-// MarkReady, HasMarket and Newest are the log's.
+// MarkReady, HasMarket, Newest and Snapshot are the log's.
 func (k *appendSink) MarkReady()      { k.log.MarkReady() }
 func (k *appendSink) HasMarket() bool { return k.log.HasMarket() }
 func (k *appendSink) Newest() uint64  { return k.log.Newest() }
+func (k *appendSink) Snapshot(syms []bool) ([]byte, uint64) {
+	return k.log.Snapshot(syms)
+}
 
 // Append passes an event with its id on, then folds it.
 func (k *appendSink) Append(id uint64, name, symbol string, raw []byte) error {

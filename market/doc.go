@@ -9,6 +9,11 @@
 //     naming it. [Source.Symbols] lists the symbols, [Source.Run]
 //     publishes [Quote], [Score], [Market] and [Status] events to a [Sink]
 //     in order, starting with a complete picture of the market.
+//   - [Resumer.Resume] continues a market from a [State], the picture a
+//     snapshot shows plus how many events the source had published, instead
+//     of starting a new one: a node that takes over a market another node
+//     ran (a standby publisher) goes on with the same prices, day, halts
+//     and session ([Sim]), or with the file's next event ([Player]).
 //   - [Record] wraps a Sink and writes every event as one JSON line; a file
 //     so written plays back with Source "file:PATH".
 //   - [TS] makes the wire's timestamps.
@@ -21,5 +26,6 @@
 // or sleeps; it runs on the caller's goroutine and starts none. [Sim]
 // (source.go) drives the model from the wall clock's time; files come in
 // through the player (player.go, reading csv.go's or jsonl.go's format)
-// and go out through the recorder (record.go).
+// and go out through the recorder (record.go); resume.go continues either
+// from a State.
 package market

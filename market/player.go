@@ -32,10 +32,15 @@ func (p *Player) Symbols() []Symbol { return symbolsOf(p.listings) }
 
 // Run plays the file to sink and returns nil at its end, or when ctx is done.
 func (p *Player) Run(ctx context.Context, sink Sink) error {
+	return drive(ctx, sink, p.stepper(), p.speed, p.now)
+}
+
+// stepper returns the file's events from the first.
+func (p *Player) stepper() stepper {
 	if p.rows != nil {
-		return drive(ctx, sink, newCSVStepper(p), p.speed, p.now)
+		return newCSVStepper(p)
 	}
-	return drive(ctx, sink, &jsonlStepper{events: p.events}, p.speed, p.now)
+	return &jsonlStepper{events: p.events}
 }
 
 func openFile(path string, cfg Config) (Source, error) {
