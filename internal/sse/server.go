@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -80,12 +81,22 @@ func NewServer(cfg Config) (*Server, error) {
 	s.URL = s.srv.URL
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopMarket = stop
-	if cfg.Rate > 0 {
-		go func() { s.marketErr <- src.Run(ctx, log) }()
-	} else {
+	if cfg.Rate <= 0 {
 		s.marketErr <- nil
+		return s, nil
 	}
-	return s, nil
+	go func() { s.marketErr <- src.Run(ctx, log) }()
+	// As a tickertape node does, serve once the market has published its
+	// opening picture: the simulation trades its morning first, which
+	// under -race on a loaded machine takes seconds.
+	select {
+	case <-log.Ready():
+		return s, nil
+	case err := <-s.marketErr:
+		s.marketErr <- err
+		s.Close()
+		return nil, fmt.Errorf("the market ended before its opening picture: %v", err)
+	}
 }
 
 // StartServer starts a server as cfg says, and closes it at the end of
