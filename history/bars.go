@@ -98,7 +98,7 @@ func (s *series) tail(out []Bar, n int) []Bar {
 	return out
 }
 
-// Store holds every symbol's bars. It is written by the one goroutine that
+// Store holds every symbol's bars and last trades. It is written by the one goroutine that
 // publishes the market and read by any number of requests.
 type Store struct {
 	// Set at construction, then read-only.
@@ -108,6 +108,7 @@ type Store struct {
 	// Guarded by mu.
 	mu     sync.RWMutex
 	series [][len(Intervals)]series // by symbol index
+	tapes  []tape                   // by symbol index: the last trades
 	id     uint64                   // the newest event folded in
 }
 
@@ -120,7 +121,7 @@ func New(symbols []string, opts Options) *Store {
 			keep = max(minKeep, per)
 		}
 	}
-	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols))}
+	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols)), tapes: make([]tape, len(symbols))}
 	for i, sym := range symbols {
 		s.index[sym] = i
 	}
@@ -130,13 +131,15 @@ func New(symbols []string, opts Options) *Store {
 // Keep returns how many bars each symbol keeps per interval.
 func (s *Store) Keep() int { return s.keep }
 
-// add folds one trade into every interval of symbol i; ts is Unix ms.
-// Callers hold mu. A trade older than the newest bar (a clock that stepped
-// back) counts in the newest bar, so that bars never go back in time.
+// add folds one trade into every interval of symbol i, and keeps it among
+// the symbol's last trades; ts is Unix ms. Callers hold mu. A trade older
+// than the newest bar (a clock that stepped back) counts in the newest bar,
+// so that bars never go back in time.
 func (s *Store) add(i int, ts, price float64, size int64) {
 	if !(price > 0) || math.IsInf(price, 0) || math.IsNaN(ts) || math.IsInf(ts, 0) {
 		return
 	}
+	s.addTrade(i, ts, price, size)
 	ms := int64(math.Floor(ts))
 	for k, iv := range Intervals {
 		sr := &s.series[i][k]

@@ -404,4 +404,11 @@ func TestWrapLogFoldsWhatABrokerFedNodeAppends(t *testing.T) {
 	if p.ID != 43 || len(p.Bars) != 1 || p.Bars[0].O != 10 || p.Bars[0].H != 12 || p.Bars[0].C != 11 || p.Bars[0].V != 300 {
 		t.Errorf("history over a broker-fed log: id %d, bars %+v; want id 43 and one bar 10/12/11 of 300 shares", p.ID, p.Bars)
 	}
+	tp, err := store.Trades("A", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp.ID != 43 || len(tp.Trades) != 3 || tp.Trades[2] != (history.Trade{T: 62_000, P: 11, S: 100}) {
+		t.Errorf("trades over a broker-fed log: id %d, %+v; want id 43 and the three appended", tp.ID, tp.Trades)
+	}
 }
