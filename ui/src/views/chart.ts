@@ -20,7 +20,7 @@ import {
   type MouseEventParams,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { getVar, h } from '../dom';
+import { getVar, h, setText } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtTime, fmtVolume } from '../format';
 import type { Frame, View } from '../render';
 import type { Row, Store, TickRing } from '../store';
@@ -426,7 +426,7 @@ export class ChartView implements View {
     if (kids.length !== parts.length) this.legend.replaceChildren(...parts.flatMap((_, i) => (i ? [' ', h('span')] : [h('span')])));
     parts.forEach((s, i) => {
       const el = this.legend.children[i] as HTMLElement;
-      if (el.textContent !== s) el.textContent = s;
+      setText(el, s);
     });
   }
 }
