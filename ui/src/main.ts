@@ -194,15 +194,17 @@ const chrome: View = {
   },
 };
 
-// Each paint's two phases, one animation frame each (render.ts): the top bar
-// and the watchlist, then the chart, time and sales and the panels.
+// Each paint's two phases, one animation frame each (render.ts): the top bar,
+// the watchlist and the chart's new bars, then time and sales and the panels.
+// lightweight-charts draws in an animation frame of its own after an update,
+// that is with the second phase, not on top of the watchlist's frame.
 // ?off=chart,conn,… leaves views out: a diagnostic for the render benchmark.
 const off = new Set((params.get('off') ?? '').split(','));
 const views: [string, View, Phase][] = [
   ['chrome', chrome, 'board'],
   ['header', header, 'board'],
   ['watchlist', watchlist, 'board'],
-  ['chart', chart, 'panels'],
+  ['chart', chart, 'board'],
   ['tape', tape, 'panels'],
   ['movers', movers, 'panels'],
   ['heatmap', heatmap, 'panels'],

@@ -4,10 +4,11 @@
 // banner, ages, fading flashes).
 //
 // A paint is spread over two consecutive animation frames, one phase each
-// (the top bar and the watchlist, then the chart and the panels): each animation
-// frame is one task on the main thread, its script and then the style,
-// layout and paint of what that script changed, so one phase's DOM writes
-// make one task and no task holds the whole board's work.
+// (the top bar and the watchlist, then the panels; main.ts says which view
+// paints in which): each animation frame is one task on the main thread,
+// its script and then the style, layout and paint of what that script
+// changed, so one phase's DOM writes make one task and no task holds the
+// whole board's work.
 
 import type { Store } from './store';
 
