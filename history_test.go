@@ -78,6 +78,89 @@ func TestHistoryOfAFreshServer(t *testing.T) {
 	}
 }
 
+// A fresh server's time and sales opens on the latest trades: the morning
+// the simulation traded is in /api/trades at once, and every quote the
+// stream delivered at or below the page's id is among its trades, with its
+// time, price and size.
+func TestTradesOfAFreshServer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-seed", "4", "-rate", "400")
+	type page struct {
+		Symbol string
+		ID     uint64
+		Trades []struct {
+			T, P float64
+			S    int64
+		}
+	}
+	var first page
+	resp, body := sse.Get(t, s.url+"/api/trades?symbol=AAPL")
+	if err := json.Unmarshal([]byte(body), &first); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %v", resp.Status, body, err)
+	}
+	if first.Symbol != "AAPL" || len(first.Trades) != 50 {
+		t.Fatalf("a fresh server: %s with %d trades, want the morning's last 50", first.Symbol, len(first.Trades))
+	}
+	for i := 1; i < len(first.Trades); i++ {
+		if first.Trades[i].T < first.Trades[i-1].T || !(first.Trades[i].P > 0) || first.Trades[i].S <= 0 {
+			t.Fatalf("trade %d: %+v after %+v", i, first.Trades[i], first.Trades[i-1])
+		}
+	}
+
+	c := sse.Open(t, nil, s.url+"/events?symbols=AAPL&events=quote")
+	defer c.Stop()
+	if ev := c.Next(t); ev.Name != "snapshot" {
+		t.Fatalf("first event %s", ev.Name)
+	}
+	type trade struct {
+		TS, Price float64
+		Size      int64
+	}
+	var seen []trade
+	var last uint64
+	for len(seen) < 3 {
+		ev := c.Next(t)
+		if ev.Name != "quote" {
+			continue
+		}
+		var q trade
+		if err := json.Unmarshal([]byte(ev.Data), &q); err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, q)
+		last = sse.ID(t, ev)
+	}
+	var p page
+	_, body = sse.Get(t, s.url+"/api/trades?symbol=AAPL&limit=200")
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ID < last || len(p.Trades) != 200 {
+		t.Fatalf("after quote %d: id %d, %d trades", last, p.ID, len(p.Trades))
+	}
+	for _, q := range seen {
+		found := false
+		for _, tr := range p.Trades {
+			found = found || (tr.T == q.TS && tr.P == q.Price && tr.S == q.Size)
+		}
+		if !found {
+			t.Errorf("the stream's quote %+v (at or below id %d) is not among the trades", q, p.ID)
+		}
+	}
+
+	for _, q := range []string{"symbol=NOPE", "", "symbol=AAPL&limit=201", "symbol=AAPL&interval=1m"} {
+		resp, body := sse.Get(t, s.url+"/api/trades?"+q)
+		var e map[string]any
+		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == nil {
+			t.Errorf("%q: %s %s, want 400 with a JSON error", q, resp.Status, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/api/trades?symbol=AAPL", nil)
+	if resp, body := sse.Do(t, req); resp.StatusCode != 405 || !strings.Contains(body, `"error"`) {
+		t.Errorf("POST: %s %s", resp.Status, body)
+	}
+}
+
 // A file source builds its history as it plays, and when it runs out the
 // stream says the feed ended.
 func TestAFileSourcesHistoryAndItsEnd(t *testing.T) {

@@ -30,6 +30,7 @@ type routeDeps struct {
 	hub         *feed.Hub
 	jobs        *bench.Jobs
 	history     http.Handler // GET /api/history
+	trades      http.Handler // GET /api/trades
 	symbols     []market.Symbol
 	registry    *prometheus.Registry
 	dist        fs.FS
@@ -79,6 +80,7 @@ func routes(d routeDeps) (http.Handler, error) {
 	}))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/snapshot", api(snapshotHandler(d.hub.Log(), d.query))).Methods(apiMethods(http.MethodGet)...)
 	r.Handle("/api/history", api(d.history)).Methods(apiMethods(http.MethodGet)...)
+	r.Handle("/api/trades", api(d.trades)).Methods(apiMethods(http.MethodGet)...)
 	if d.benchAPI {
 		r.Handle("/api/bench", api(dashboardOnly(d.corsOrigins, d.jobs.StartHandler()))).Methods(apiMethods(http.MethodPost)...)
 		r.Handle("/api/jobs/{id}/events", api(d.jobs.EventsHandler())).Methods(apiMethods(http.MethodGet)...)

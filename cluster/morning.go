@@ -86,7 +86,7 @@ func (c *Conn) newMorningSink(ctx context.Context, next market.Sink, stream jets
 func (m *morningSink) Backfill(name, _ string, data any) {
 	if q, ok := data.(*market.Quote); ok && name == market.EventQuote {
 		if i, ok := m.index[q.Symbol]; ok {
-			m.trades[i] = append(m.trades[i], history.Trade{TS: q.TS, Price: q.Price, Size: q.Size})
+			m.trades[i] = append(m.trades[i], history.Trade{T: q.TS, P: q.Price, S: q.Size})
 		}
 	}
 }
@@ -156,11 +156,11 @@ func encodeTrades(trades []history.Trade) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '[')
-		b = strconv.AppendFloat(b, tr.TS, 'f', -1, 64)
+		b = strconv.AppendFloat(b, tr.T, 'f', -1, 64)
 		b = append(b, ',')
-		b = strconv.AppendFloat(b, tr.Price, 'f', -1, 64)
+		b = strconv.AppendFloat(b, tr.P, 'f', -1, 64)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, tr.Size, 10)
+		b = strconv.AppendInt(b, tr.S, 10)
 		b = append(b, ']')
 	}
 	return append(b, ']')
@@ -174,7 +174,7 @@ func decodeTrades(raw []byte) ([]history.Trade, error) {
 	}
 	trades := make([]history.Trade, len(rows))
 	for j, r := range rows {
-		trades[j] = history.Trade{TS: r[0], Price: r[1], Size: int64(r[2])}
+		trades[j] = history.Trade{T: r[0], P: r[1], S: int64(r[2])}
 	}
 	return trades, nil
 }

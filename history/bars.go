@@ -98,9 +98,10 @@ func (s *series) tail(out []Bar, n int) []Bar {
 	return out
 }
 
-// Store holds every symbol's bars. It is written by the one goroutine that
-// publishes the market (on a node fed by a broker, also by the one that
-// takes in the morning: see Prepend) and read by any number of requests.
+// Store holds every symbol's bars and last trades. It is written by the
+// one goroutine that publishes the market (on a node fed by a broker, also
+// by the one that takes in the morning: see Prepend) and read by any number
+// of requests.
 type Store struct {
 	// Set at construction, then read-only.
 	index map[string]int
@@ -109,6 +110,7 @@ type Store struct {
 	// Guarded by mu.
 	mu      sync.RWMutex
 	series  [][len(Intervals)]series // by symbol index
+	tapes   []tape                   // by symbol index: the last trades
 	morning []bool                   // by symbol index: Prepend has taken its morning in (morning.go)
 	id      uint64                   // the newest event folded in
 }
@@ -123,7 +125,7 @@ func New(symbols []string, opts Options) *Store {
 		}
 	}
 	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols)),
-		morning: make([]bool, len(symbols))}
+		tapes: make([]tape, len(symbols)), morning: make([]bool, len(symbols))}
 	for i, sym := range symbols {
 		s.index[sym] = i
 	}
@@ -133,13 +135,15 @@ func New(symbols []string, opts Options) *Store {
 // Keep returns how many bars each symbol keeps per interval.
 func (s *Store) Keep() int { return s.keep }
 
-// add folds one trade into every interval of symbol i; ts is Unix ms.
-// Callers hold mu. A trade older than the newest bar (a clock that stepped
-// back) counts in the newest bar, so that bars never go back in time.
+// add folds one trade into every interval of symbol i, and keeps it among
+// the symbol's last trades; ts is Unix ms. Callers hold mu. A trade older
+// than the newest bar (a clock that stepped back) counts in the newest bar,
+// so that bars never go back in time.
 func (s *Store) add(i int, ts, price float64, size int64) {
 	if !(price > 0) || math.IsInf(price, 0) || math.IsNaN(ts) || math.IsInf(ts, 0) {
 		return
 	}
+	s.addTrade(i, ts, price, size)
 	ms := int64(math.Floor(ts))
 	for k, iv := range Intervals {
 		sr := &s.series[i][k]

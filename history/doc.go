@@ -1,5 +1,6 @@
-// Package history keeps each symbol's recent OHLCV bars and serves them, so
-// that a chart opens on the day so far instead of an empty right edge.
+// Package history keeps each symbol's recent OHLCV bars and its last trades
+// and serves them, so that a chart opens on the day so far instead of an
+// empty right edge, and time and sales on the latest prints.
 //
 // Use [New] with the symbols of the market, then put [Store.Sink] in front
 // of the sink the market source publishes to: every quote that reaches the
@@ -17,4 +18,8 @@
 // the newest event folded in, so a client merges the live stream by taking
 // events with a greater id. Each symbol keeps a bounded number of bars per
 // interval (see [Options]); a bar exists only where the symbol traded.
+//
+// [Store.TradesHandler] serves GET /api/trades?symbol=S[&limit=N]: the
+// symbol's last trades ([TradesKept] are kept), oldest first, with the same
+// id, morning included.
 package history

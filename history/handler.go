@@ -27,75 +27,140 @@ func (s *Store) Handler() http.Handler {
 			feed.WriteError(w, &feed.RequestError{Status: http.StatusBadRequest, Message: err.Error()})
 			return
 		}
-		body, err := json.Marshal(p)
+		writeJSON(w, p)
+	})
+}
+
+// TradesHandler serves GET /api/trades?symbol=S[&limit=N] (API.md): the
+// symbol's last trades, for time and sales. Mistakes are answered as
+// Handler answers them.
+func (s *Store) TradesHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := readQuery(r.URL.RawQuery, "symbol", "limit")
 		if err != nil {
 			feed.WriteError(w, err)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(append(body, '\n'))
+		sym := q.symbol(s, "?symbol=AAPL")
+		limit := q.limit(DefaultTrades, TradesKept)
+		if err := q.err(); err != nil {
+			feed.WriteError(w, err)
+			return
+		}
+		p, err := s.Trades(sym, limit)
+		if err != nil { // the query has checked everything Trades checks
+			feed.WriteError(w, &feed.RequestError{Status: http.StatusBadRequest, Message: err.Error()})
+			return
+		}
+		writeJSON(w, p)
 	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		feed.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(body, '\n'))
 }
 
 // parse reads a history query; any mistake is a *feed.RequestError naming
 // every bad value at once.
 func (s *Store) parse(rawQuery string) (sym, interval string, limit int, err error) {
-	q, perr := url.ParseQuery(rawQuery)
-	if perr != nil {
-		return "", "", 0, &feed.RequestError{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed query: %v", perr)}
+	q, err := readQuery(rawQuery, "symbol", "interval", "limit")
+	if err != nil {
+		return "", "", 0, err
 	}
-	bad := &feed.RequestError{Status: http.StatusBadRequest}
-	var msgs []string
-	for k := range q {
-		switch k {
-		case "symbol", "interval", "limit":
-		default:
-			bad.UnknownParams = append(bad.UnknownParams, k)
-		}
-	}
-	if len(bad.UnknownParams) > 0 {
-		slices.Sort(bad.UnknownParams)
-		msgs = append(msgs, fmt.Sprintf("unknown query parameter(s) %s; use symbol, interval, limit", quoteList(bad.UnknownParams)))
-	}
-	for _, k := range []string{"symbol", "interval", "limit"} {
-		if len(q[k]) > 1 {
-			msgs = append(msgs, fmt.Sprintf("%s given %d times; give it once", k, len(q[k])))
-		}
-	}
-	sym = strings.ToUpper(strings.TrimSpace(q.Get("symbol")))
-	switch _, known := s.index[sym]; {
-	case sym == "":
-		msgs = append(msgs, "symbol is required, e.g. ?symbol=AAPL&interval=1m")
-	case !known:
-		bad.UnknownSymbols = []string{sym}
-		msgs = append(msgs, fmt.Sprintf("unknown symbol %q; GET /api/symbols lists them", sym))
-	}
-	interval = strings.TrimSpace(q.Get("interval"))
+	sym = q.symbol(s, "?symbol=AAPL&interval=1m")
+	interval = strings.TrimSpace(q.values.Get("interval"))
 	known := false
 	for _, iv := range Intervals {
 		known = known || iv.Name == interval
 	}
 	switch {
 	case interval == "":
-		msgs = append(msgs, fmt.Sprintf("interval is required: one of %s", intervalNames()))
+		q.msgs = append(q.msgs, fmt.Sprintf("interval is required: one of %s", intervalNames()))
 	case !known:
-		msgs = append(msgs, fmt.Sprintf("interval %q is not one of %s", interval, intervalNames()))
+		q.msgs = append(q.msgs, fmt.Sprintf("interval %q is not one of %s", interval, intervalNames()))
 	}
-	limit = DefaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > MaxLimit {
-			msgs = append(msgs, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, MaxLimit))
-		} else {
-			limit = n
-		}
-	}
-	if len(msgs) > 0 {
-		bad.Message = strings.Join(msgs, "; ")
-		return "", "", 0, bad
+	limit = q.limit(DefaultLimit, MaxLimit)
+	if err := q.err(); err != nil {
+		return "", "", 0, err
 	}
 	return sym, interval, limit, nil
+}
+
+// query is a request's parameters as they are read, and what was wrong
+// with them so far, so that one answer names every mistake.
+type query struct {
+	values url.Values
+	bad    feed.RequestError
+	msgs   []string
+}
+
+// readQuery parses rawQuery, which may hold each of params once. A query
+// that does not parse is an error at once; the other mistakes are collected.
+func readQuery(rawQuery string, params ...string) (*query, error) {
+	v, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, &feed.RequestError{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed query: %v", err)}
+	}
+	q := &query{values: v, bad: feed.RequestError{Status: http.StatusBadRequest}}
+	for k := range v {
+		if !slices.Contains(params, k) {
+			q.bad.UnknownParams = append(q.bad.UnknownParams, k)
+		}
+	}
+	if len(q.bad.UnknownParams) > 0 {
+		slices.Sort(q.bad.UnknownParams)
+		q.msgs = append(q.msgs, fmt.Sprintf("unknown query parameter(s) %s; use %s", quoteList(q.bad.UnknownParams), strings.Join(params, ", ")))
+	}
+	for _, k := range params {
+		if len(v[k]) > 1 {
+			q.msgs = append(q.msgs, fmt.Sprintf("%s given %d times; give it once", k, len(v[k])))
+		}
+	}
+	return q, nil
+}
+
+// symbol reads the required symbol, one the store knows; example is a
+// query that the message for a missing one shows.
+func (q *query) symbol(s *Store, example string) string {
+	sym := strings.ToUpper(strings.TrimSpace(q.values.Get("symbol")))
+	switch _, known := s.index[sym]; {
+	case sym == "":
+		q.msgs = append(q.msgs, "symbol is required, e.g. "+example)
+	case !known:
+		q.bad.UnknownSymbols = []string{sym}
+		q.msgs = append(q.msgs, fmt.Sprintf("unknown symbol %q; GET /api/symbols lists them", sym))
+	}
+	return sym
+}
+
+// limit reads the optional limit, from 1 to most; def without one.
+func (q *query) limit(def, most int) int {
+	v := q.values.Get("limit")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 || n > most {
+		q.msgs = append(q.msgs, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, most))
+		return def
+	}
+	return n
+}
+
+// err is every mistake found, as one *feed.RequestError, or nil.
+func (q *query) err() error {
+	if len(q.msgs) == 0 {
+		return nil
+	}
+	q.bad.Message = strings.Join(q.msgs, "; ")
+	return &q.bad
 }
 
 func quoteList(items []string) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -407,6 +408,13 @@ func TestWrapLogFoldsWhatABrokerFedNodeAppends(t *testing.T) {
 	if p.ID != 43 || len(p.Bars) != 1 || p.Bars[0].O != 10 || p.Bars[0].H != 12 || p.Bars[0].C != 11 || p.Bars[0].V != 300 {
 		t.Errorf("history over a broker-fed log: id %d, bars %+v; want id 43 and one bar 10/12/11 of 300 shares", p.ID, p.Bars)
 	}
+	tp, err := store.Trades("A", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp.ID != 43 || len(tp.Trades) != 3 || tp.Trades[2] != (history.Trade{T: 62_000, P: 11, S: 100}) {
+		t.Errorf("trades over a broker-fed log: id %d, %+v; want id 43 and the three appended", tp.ID, tp.Trades)
+	}
 }
 
 // A morning that reaches the store after live trades (a node fed by a
@@ -417,7 +425,7 @@ func TestWrapLogFoldsWhatABrokerFedNodeAppends(t *testing.T) {
 func TestAMorningPrependedIsAMorningFoldedFirst(t *testing.T) {
 	var morning, live []history.Trade
 	for k := range 2000 { // a trade every 1.7 s for about 57 minutes, then live
-		tr := history.Trade{TS: float64(k) * 1700, Price: 100 + float64(k%37) - float64(k%11), Size: int64(1 + k%9)}
+		tr := history.Trade{T: float64(k) * 1700, P: 100 + float64(k%37) - float64(k%11), S: int64(1 + k%9)}
 		if k < 1500 {
 			morning = append(morning, tr)
 		} else {
@@ -430,11 +438,11 @@ func TestAMorningPrependedIsAMorningFoldedFirst(t *testing.T) {
 	first := history.New([]string{"A", "B"}, history.Options{Keep: keep}) // the morning folded first, as a single node does
 	late := history.New([]string{"A", "B"}, history.Options{Keep: keep})  // a node that took live trades first
 	for _, tr := range morning {
-		first.Add("A", tr.TS, tr.Price, tr.Size)
+		first.Add("A", tr.T, tr.P, tr.S)
 	}
 	for _, tr := range live {
-		first.Add("A", tr.TS, tr.Price, tr.Size)
-		late.Add("A", tr.TS, tr.Price, tr.Size)
+		first.Add("A", tr.T, tr.P, tr.S)
+		late.Add("A", tr.T, tr.P, tr.S)
 	}
 	for range 2 {
 		if err := late.Prepend("A", morning); err != nil {
@@ -459,15 +467,31 @@ func TestAMorningPrependedIsAMorningFoldedFirst(t *testing.T) {
 	if err := late.Prepend("B", morning[:10]); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := late.Query("B", "1s", history.MaxLimit); len(p.Bars) != 10 || p.Bars[0].O != morning[0].Price {
+	if p, _ := late.Query("B", "1s", history.MaxLimit); len(p.Bars) != 10 || p.Bars[0].O != morning[0].P {
 		t.Errorf("B's morning of 10 trades, one a second: %v", p.Bars)
+	}
+
+	// The last trades too: the morning's come before the live ones, and
+	// the newest are kept.
+	tape := history.New([]string{"A"}, history.Options{})
+	for _, tr := range live[:5] {
+		tape.Add("A", tr.T, tr.P, tr.S)
+	}
+	if err := tape.Prepend("A", morning); err != nil {
+		t.Fatal(err)
+	}
+	tp, _ := tape.Trades("A", history.TradesKept)
+	wantTape := append(slices.Clone(morning[len(morning)-(history.TradesKept-5):]), live[:5]...)
+	if fmt.Sprint(tp.Trades) != fmt.Sprint(wantTape) {
+		t.Errorf("last trades after a morning prepended to 5 live ones: %d trades, from %v to %v; want the morning's last %d, then the 5",
+			len(tp.Trades), tp.Trades[0], tp.Trades[len(tp.Trades)-1], history.TradesKept-5)
 	}
 
 	if err := late.Prepend("C", morning); err == nil {
 		t.Error("a morning for an unknown symbol was taken")
 	}
 	fresh := history.New([]string{"A"}, history.Options{})
-	if err := fresh.Prepend("A", []history.Trade{{TS: 2000, Price: 1, Size: 1}, {TS: 1000, Price: 1, Size: 1}}); err == nil {
+	if err := fresh.Prepend("A", []history.Trade{{T: 2000, P: 1, S: 1}, {T: 1000, P: 1, S: 1}}); err == nil {
 		t.Error("a morning out of order was taken")
 	}
 }

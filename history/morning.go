@@ -8,17 +8,11 @@ import "fmt"
 // from the leader: Prepend then puts the morning's bars before the ones
 // folded since.
 
-// Trade is one trade of a symbol, as a morning holds it.
-type Trade struct {
-	TS    float64 // Unix ms
-	Price float64
-	Size  int64 // shares
-}
-
 // Prepend folds trades, the morning of symbol (oldest first), which traded
 // before every bar the symbol holds, and puts their bars in front of those,
 // at every interval: the bars are then what folding the morning first
-// would have made. A bar of the morning that starts with the oldest one
+// would have made; its last trades, likewise, come before the symbol's
+// own. A bar of the morning that starts with the oldest one
 // held is merged into it (its open is the morning's; its high, low and
 // volume take both in); the newest bars are kept, as many as ever. A
 // symbol takes one morning: once it has, Prepend does nothing, so that
@@ -29,13 +23,13 @@ func (s *Store) Prepend(symbol string, trades []Trade) error {
 		return fmt.Errorf("history: unknown symbol %q", symbol)
 	}
 	for j := 1; j < len(trades); j++ {
-		if trades[j].TS < trades[j-1].TS {
-			return fmt.Errorf("history: %s's morning: trade %d at %v, after %v", symbol, j, trades[j].TS, trades[j-1].TS)
+		if trades[j].T < trades[j-1].T {
+			return fmt.Errorf("history: %s's morning: trade %d at %v, after %v", symbol, j, trades[j].T, trades[j-1].T)
 		}
 	}
 	m := New([]string{symbol}, Options{Keep: s.keep})
 	for _, tr := range trades {
-		m.add(0, tr.TS, tr.Price, tr.Size)
+		m.add(0, tr.T, tr.P, tr.S)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,6 +40,7 @@ func (s *Store) Prepend(symbol string, trades []Trade) error {
 	for k := range Intervals {
 		s.series[i][k].prepend(m.series[0][k].tail(nil, s.keep), s.keep)
 	}
+	s.tapes[i].prepend(m.tapes[0].tail(nil, TradesKept))
 	return nil
 }
 
@@ -68,4 +63,14 @@ func (sr *series) prepend(bars []Bar, keep int) {
 		out = out[len(out)-keep:]
 	}
 	sr.buf, sr.head = out, 0
+}
+
+// prepend puts trades, older than t's, in front of them, and keeps the
+// newest TradesKept.
+func (t *tape) prepend(trades []Trade) {
+	out := append(trades, t.tail(nil, len(t.buf))...)
+	if len(out) > TradesKept {
+		out = out[len(out)-TradesKept:]
+	}
+	t.buf, t.head = out, 0
 }

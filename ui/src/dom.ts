@@ -21,9 +21,18 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-/** Sets textContent only when it differs (a DOM write costs even when equal). */
+/**
+ * Sets an element's text only when it differs (a DOM write costs even when
+ * equal). An element that holds one text node keeps it and changes its data:
+ * assigning textContent would remove that node and insert a new one, which
+ * costs a style recalc and a new layout object each time, and this runs for
+ * every ticking cell of every frame.
+ */
 export function setText(el: Element, s: string): void {
-  if (el.textContent !== s) el.textContent = s;
+  const t = el.firstChild;
+  if (t !== null && t === el.lastChild && t.nodeType === Node.TEXT_NODE) {
+    if ((t as Text).data !== s) (t as Text).data = s;
+  } else if (el.textContent !== s) el.textContent = s;
 }
 
 /** A text cell that remembers what it shows, so painting compares strings, not DOM. */
@@ -33,7 +42,7 @@ export class Cell {
   set(s: string): void {
     if (s !== this.v) {
       this.v = s;
-      this.el.textContent = s;
+      setText(this.el, s);
     }
   }
   cls(c: string): void {

@@ -7,7 +7,7 @@ import { clearVarCache, h } from './dom';
 import { connectFeed, type Feed } from './feed';
 import type { HubToTab } from './hub';
 import { PrefStore } from './prefs';
-import { Renderer, type Frame, type View } from './render';
+import { Renderer, type Frame, type Phase, type View } from './render';
 import { Store } from './store';
 import type { Transport } from './stream';
 import { ENDPOINTS, type SymbolInfo } from './types';
@@ -194,20 +194,24 @@ const chrome: View = {
   },
 };
 
+// Each paint's two phases, one animation frame each (render.ts): the top bar,
+// the watchlist and the chart's new bars, then time and sales and the panels.
+// lightweight-charts draws in an animation frame of its own after an update,
+// that is with the second phase, not on top of the watchlist's frame.
 // ?off=chart,conn,… leaves views out: a diagnostic for the render benchmark.
 const off = new Set((params.get('off') ?? '').split(','));
-const views: [string, View][] = [
-  ['chrome', chrome],
-  ['header', header],
-  ['watchlist', watchlist],
-  ['chart', chart],
-  ['tape', tape],
-  ['movers', movers],
-  ['heatmap', heatmap],
-  ['conn', conn],
-  ['compare', compare],
+const views: [string, View, Phase][] = [
+  ['chrome', chrome, 'board'],
+  ['header', header, 'board'],
+  ['watchlist', watchlist, 'board'],
+  ['chart', chart, 'board'],
+  ['tape', tape, 'panels'],
+  ['movers', movers, 'panels'],
+  ['heatmap', heatmap, 'panels'],
+  ['conn', conn, 'panels'],
+  ['compare', compare, 'panels'],
 ];
-for (const [name, v] of views) if (!off.has(name)) renderer.add(v);
+for (const [name, v, phase] of views) if (!off.has(name)) renderer.add(v, phase);
 
 // ---- routing ----------------------------------------------------------------
 function route(): void {

@@ -121,6 +121,25 @@ export const HISTORY_INTERVALS = [
 /** The most bars one history request may ask for. */
 export const HISTORY_MAX = 5000;
 
+/** One trade of GET /api/trades. */
+export interface Trade {
+  /** The quote's ts, Unix ms. */
+  t: number;
+  p: number;
+  /** Shares. */
+  s: number;
+}
+
+/** GET /api/trades: a symbol's last trades, oldest first; id is the newest event folded in. */
+export interface Trades {
+  symbol: string;
+  id: number;
+  trades: Trade[];
+}
+
+/** The most trades one trades request may ask for (each symbol keeps this many). */
+export const TRADES_MAX = 200;
+
 /** The data of a `reset` event; a snapshot follows at once. */
 export interface Reset {
   reason: string;
@@ -166,6 +185,7 @@ export const ENDPOINTS = {
   snapshot: '/api/snapshot',
   history: (symbol: string, interval: string, limit: number) =>
     `/api/history?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&limit=${limit}`,
+  trades: (symbol: string, limit: number) => `/api/trades?symbol=${encodeURIComponent(symbol)}&limit=${limit}`,
   metrics: '/metrics',
   bench: '/api/bench',
   jobEvents: (job: string) => `/api/jobs/${encodeURIComponent(job)}/events`,

@@ -20,7 +20,7 @@ import {
   type MouseEventParams,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { getVar, h } from '../dom';
+import { getVar, h, setText } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtTime, fmtVolume } from '../format';
 import type { Frame, View } from '../render';
 import type { Row, Store, TickRing } from '../store';
@@ -147,6 +147,8 @@ export class ChartView implements View {
   private snapSeen = -1; // store.snapshots when the bars were built
   private retries = 0;
   private hovering = false;
+  /** The chart box's width as the ResizeObserver last saw it (0 before), so that asking for history reads no layout. */
+  private boxWidth = 0;
   private lastUpdate = 0;
   /** Trades dropped because they came older than the newest bar (for the tests and the curious). */
   late = 0;
@@ -214,6 +216,7 @@ export class ChartView implements View {
     // A chart built while hidden (a phone's sheet, closed) is fitted when it shows.
     let shown = false;
     new ResizeObserver(([e]) => {
+      this.boxWidth = e.contentRect.width;
       const now = e.contentRect.width > 0 && e.contentRect.height > 0;
       if (now && !shown && this.bars.length) chart.timeScale().fitContent();
       shown = now;
@@ -269,7 +272,9 @@ export class ChartView implements View {
 
   /** How many bars the chart asks for: about one per 6 px, so that candles are readable once fitted. */
   private limit(): number {
-    const w = this.box.clientWidth || 600;
+    // Not box.clientWidth: the chart asks for history in the middle of a paint, where reading layout
+    // would lay out at once everything the watchlist has just written (and again at the frame's end).
+    const w = this.boxWidth || 600;
     return Math.max(60, Math.min(500, Math.round(w / 6)));
   }
 
@@ -426,7 +431,7 @@ export class ChartView implements View {
     if (kids.length !== parts.length) this.legend.replaceChildren(...parts.flatMap((_, i) => (i ? [' ', h('span')] : [h('span')])));
     parts.forEach((s, i) => {
       const el = this.legend.children[i] as HTMLElement;
-      if (el.textContent !== s) el.textContent = s;
+      setText(el, s);
     });
   }
 }

@@ -2,7 +2,7 @@
 // top movers by score and by %change, the sector heatmap and the halted
 // symbols. (The session and the connection's state are views/status.ts.)
 
-import { Cell, h, signClass } from '../dom';
+import { Cell, h, setText, signClass } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtScore, fmtTime } from '../format';
 import type { Frame, View } from '../render';
 import type { Row, Store } from '../store';
@@ -140,9 +140,9 @@ export class Movers implements View {
         const v = li.lastChild as HTMLElement;
         const sym = r?.sym ?? '';
         if (li.dataset.sym !== sym) li.dataset.sym = sym;
-        if (b.textContent !== sym) b.textContent = sym;
+        setText(b, sym);
         const val = r ? l.fmt(r) : '';
-        if (v.textContent !== val) v.textContent = val;
+        setText(v, val);
         const k = r ? l.key(r) : undefined;
         const cls = `mv-val num ${signClass(k)}`;
         if (v.className !== cls) v.className = cls;
@@ -327,7 +327,7 @@ export class Heatmap implements View {
       const t = this.tiles.get(s.sector);
       if (!t) continue;
       const p = fmtPct(s.changePct);
-      if (t.pct.textContent !== p) t.pct.textContent = p;
+      setText(t.pct, p);
       if (t.fitted !== p) this.fit(t, s.sector, p);
       t.el.style.background = heatColor(s.changePct);
       t.el.title = `${s.sector}: ${p}, weight ${(s.weight * 100).toFixed(1)}%, ${s.advancers} up, ${s.decliners} down`;

@@ -126,16 +126,25 @@ export async function cutOff(page, root = 'body') {
       range.selectNodeContents(el);
       const t = range.getBoundingClientRect();
       if (t.width > 0 && (t.left < -0.5 || t.right > vw + 0.5)) out.push(`${label}: text at ${t.left.toFixed(0)}–${t.right.toFixed(0)} px, viewport 0–${vw}`);
-      // Clipped by an ancestor that hides overflow.
+      // Clipped by an ancestor that hides overflow. Scrolling containers clip
+      // by design vertically: only sideways clipping by one is a cut, and
+      // past one, what is left to cut is the part of the text it shows (a
+      // row scrolled out of a list is not cut by the panel around the list).
+      let top = t.top;
+      let bottom = t.bottom;
       for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
         const ps = getComputedStyle(p);
         if (ps.overflowX === 'visible' && ps.overflowY === 'visible') continue;
         const pr = p.getBoundingClientRect();
-        // Scrolling containers clip by design vertically; only sideways clipping is a cut.
         const scrollsY = ps.overflowY === 'auto' || ps.overflowY === 'scroll';
-        if (t.width > 0 && (t.left < pr.left - 0.5 || t.right > pr.right + 0.5 || (!scrollsY && (t.top < pr.top - 0.5 || t.bottom > pr.bottom + 0.5)))) {
+        if (t.width > 0 && (t.left < pr.left - 0.5 || t.right > pr.right + 0.5 || (!scrollsY && (top < pr.top - 0.5 || bottom > pr.bottom + 0.5)))) {
           out.push(`${label}: cut by ${p.tagName.toLowerCase()}.${[...p.classList].join('.')}`);
           break;
+        }
+        if (scrollsY) {
+          top = Math.max(top, pr.top);
+          bottom = Math.min(bottom, pr.bottom);
+          if (bottom <= top) break; // scrolled out of sight
         }
       }
     }

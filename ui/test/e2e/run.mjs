@@ -494,6 +494,43 @@ test('time and sales: the last trades of the selected symbol, newest first, with
   await ctx.close();
 });
 
+test('time and sales opens on the last trades: the server\'s at first paint, then the live ones on top, none missing, none twice', async () => {
+  const pad = (n) => String(n).padStart(2, '0');
+  const hms = (ms) => { const d = new Date(ms); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
+  const price = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const size = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  const ctx = await browser.newContext(VIEW);
+  const page = await openPage(ctx);
+  const opened = Date.now();
+  await page.goto(server.url + '/');
+  await boardReady(page);
+  await rowOf(page, 'MSFT').click();
+  // At first paint: a full list, of which the oldest trades came before the page opened (from the server, not the stream).
+  const first = await until('50 trades listed', async () => {
+    const t = await tape(page);
+    return t.length === 50 && t;
+  }, 10000);
+  assert(await page.isHidden('.tape-empty'), 'no "waiting" note over a full list');
+  const before = first.filter((x) => x.time < hms(opened - 1000)).length;
+  assert(before > 0, `trades from before the page opened at ${hms(opened)}: ${before} (the oldest listed at ${first.at(-1).time})`);
+  // Then live trades on top. Freeze the view and compare with the server's list, trade by trade.
+  await page.waitForTimeout(4000);
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(200);
+  const shown = await tape(page);
+  const srv = (await (await fetch(server.url + '/api/trades?symbol=MSFT&limit=200')).json()).trades.reverse(); // newest first
+  await page.keyboard.press('Space');
+  const key = (x) => `${x.time} ${x.price} ${x.size}`;
+  const want = srv.map((x) => key({ time: hms(x.t), price: price.format(x.p), size: size.format(x.s) }));
+  const at = want.indexOf(key(shown[0]));
+  assert(at >= 0, `the newest trade listed, ${key(shown[0])}, is not among the server's last 200`);
+  const got = shown.map(key);
+  assert(got.join('|') === want.slice(at, at + got.length).join('|'), `time and sales against the server's trades from ${at}:\n  shown  ${got.slice(0, 8).join(', ')}…\n  server ${want.slice(at, at + 8).join(', ')}…`);
+  noErrors(page);
+  await ctx.close();
+});
+
 test("the heatmap shows each tile's % down to the smallest tile that fits it", async () => {
   for (const viewport of [VIEW.viewport, { width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     const ctx = await browser.newContext({ viewport });

@@ -6,6 +6,7 @@ import type { History } from '../../src/types';
 import { barsOfHistory, foldTrade, mergeTrades, type Bar } from '../../src/views/chart';
 import { tileLabels } from '../../src/views/market';
 import { boardState } from '../../src/views/status';
+import { newestTrades } from '../../src/views/tape';
 import { quote, snapshot } from './fakes';
 
 const T0 = Date.UTC(2026, 0, 5, 15, 0, 0); // a whole minute
@@ -137,5 +138,31 @@ describe('prefs', () => {
     expect(loadPrefs(storage)).toEqual({ mine: ['MSFT'], scope: 'all', selected: null, interval: 60, sort: null });
     mem.set('tickertape-board', '{not json');
     expect(loadPrefs(storage).mine).toEqual([]);
+  });
+});
+
+describe('time and sales: the server page merged with the live ring by id', () => {
+  const page = [
+    { t: 1000, p: 10, s: 1 },
+    { t: 2000, p: 11, s: 2 },
+    { t: 3000, p: 12, s: 3 }, // id 100's trade: the newest the page has
+  ];
+
+  it('takes the ring trades above the page id, newest first, then the page, newest first', () => {
+    const ring = new TickRing(16);
+    ring.push(2500, 99, 0, 95); // a snapshot's quote: a state, not a trade
+    ring.push(3000, 12, 3, 100); // in the page already
+    ring.push(4000, 13, 4, 101);
+    ring.push(5000, 12.5, 5, 102);
+    expect(newestTrades(ring, page, 100, 10).map((x) => x.t)).toEqual([5000, 4000, 3000, 2000, 1000]);
+    expect(newestTrades(ring, page, 100, 3).map((x) => x.t)).toEqual([5000, 4000, 3000]);
+    expect(newestTrades(ring, page, 100, 10)[0]).toEqual({ t: 5000, p: 12.5, s: 5 });
+  });
+
+  it('without a page, lists the ring trades alone', () => {
+    const ring = new TickRing(4);
+    ring.push(2500, 99, 0, 95);
+    for (let k = 0; k < 6; k++) ring.push(3000 + k, 10 + k, 1, 101 + k); // the ring keeps the newest 4
+    expect(newestTrades(ring, page, null, 10).map((x) => x.p)).toEqual([15, 14, 13, 12]);
   });
 });

@@ -1,0 +1,75 @@
+package history
+
+import "fmt"
+
+// Trade is one print of a symbol, as API.md's /api/trades has it.
+type Trade struct {
+	T float64 `json:"t"` // the quote's ts, Unix ms
+	P float64 `json:"p"`
+	S int64   `json:"s"` // shares
+}
+
+// TradePage is the answer to one trades request.
+type TradePage struct {
+	Symbol string  `json:"symbol"`
+	ID     uint64  `json:"id"`
+	Trades []Trade `json:"trades"`
+}
+
+const (
+	// TradesKept is how many trades each symbol keeps, the newest.
+	TradesKept = 200
+	// DefaultTrades is what a trades request without limit gets; a request
+	// may ask for up to TradesKept.
+	DefaultTrades = 50
+)
+
+// tape is one symbol's last trades: a ring of at most TradesKept.
+type tape struct {
+	buf  []Trade // oldest first until full; then a ring whose oldest is at head
+	head int
+}
+
+func (t *tape) push(tr Trade) {
+	if len(t.buf) < TradesKept {
+		t.buf = append(t.buf, tr)
+		return
+	}
+	t.buf[t.head] = tr
+	t.head = (t.head + 1) % len(t.buf)
+}
+
+// tail appends the newest n trades to out, oldest first.
+func (t *tape) tail(out []Trade, n int) []Trade {
+	n = min(n, len(t.buf))
+	for k := len(t.buf) - n; k < len(t.buf); k++ {
+		out = append(out, t.buf[(t.head+k)%len(t.buf)])
+	}
+	return out
+}
+
+// addTrade keeps one trade of symbol i, which add has checked; callers
+// hold mu. Unlike a bar, a trade keeps its own time even when the clock
+// stepped back: it is what the quote said.
+func (s *Store) addTrade(i int, ts, price float64, size int64) {
+	s.tapes[i].push(Trade{T: ts, P: price, S: size})
+}
+
+// Trades returns the newest limit trades (1 to TradesKept) of symbol,
+// oldest first, with the id of the newest event folded in.
+func (s *Store) Trades(symbol string, limit int) (TradePage, error) {
+	i, ok := s.index[symbol]
+	if !ok {
+		return TradePage{}, fmt.Errorf("history: unknown symbol %q", symbol)
+	}
+	if limit < 1 || limit > TradesKept {
+		return TradePage{}, fmt.Errorf("history: trades limit %d: want 1 to %d", limit, TradesKept)
+	}
+	p := TradePage{Symbol: symbol}
+	s.mu.RLock()
+	t := &s.tapes[i]
+	p.Trades = t.tail(make([]Trade, 0, min(limit, len(t.buf))), limit)
+	p.ID = s.id
+	s.mu.RUnlock()
+	return p, nil
+}
