@@ -120,6 +120,9 @@ export interface ChartOptions {
   fetch?: typeof fetch;
 }
 
+/** Bars of space right of the newest one when the chart is live. */
+const RIGHT_OFFSET = 3;
+
 export class ChartView implements View {
   readonly el: HTMLElement;
   private readonly box: HTMLElement;
@@ -171,7 +174,7 @@ export class ChartView implements View {
       ivs.append(b);
     });
     this.live = h('button.live', { type: 'button', text: 'Back to live ⇥', hidden: true, title: 'Scroll back to the newest bar' });
-    this.live.addEventListener('click', () => this.chart?.timeScale().scrollToRealTime());
+    this.live.addEventListener('click', () => this.backToLive());
     const close = h('button.sheet-close', { type: 'button', text: '✕', 'aria-label': 'Close the chart' });
     close.addEventListener('click', () => this.opts.onClose?.());
     this.box = h('div.chart-box');
@@ -197,7 +200,7 @@ export class ChartView implements View {
       grid: { vertLines: { color: getVar('--grid') }, horzLines: { color: getVar('--grid') } },
       crosshair: { mode: CrosshairMode.Normal },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true, rightOffset: 3 },
+      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true, rightOffset: RIGHT_OFFSET },
     });
     this.candles = chart.addSeries(CandlestickSeries, {
       upColor: getVar('--up'),
@@ -227,6 +230,14 @@ export class ChartView implements View {
       if (this.live.hidden === away) this.live.hidden = !away;
     });
     this.chart = chart;
+  }
+
+  /** Scrolls to the newest bar: a glide, or with reduced motion asked for, a jump. */
+  private backToLive(): void {
+    const ts = this.chart?.timeScale();
+    if (!ts) return;
+    if (matchMedia('(prefers-reduced-motion: reduce)').matches) ts.scrollToPosition(RIGHT_OFFSET, false);
+    else ts.scrollToRealTime();
   }
 
   /** Re-reads the theme's colours. */
