@@ -431,6 +431,7 @@ func (c *hconn) end(err error) {
 	finish := func() {
 		c.st.ended(context.Background(), err, c.events, c.w.pool.epoch.Add(c.start)) // a hang-up is client_gone
 		c.st.Close()
+		c.release()
 	}
 	switch {
 	case !errors.Is(err, ErrClosed):
@@ -458,6 +459,15 @@ func (c *hconn) end(err error) {
 			finish()
 		}()
 	}
+}
+
+// release lets go of what an ended connection held: its writer's wheel
+// keeps the connection itself until the slot comes round (up to a
+// heartbeat later), and only its state and place are read there, so the
+// stream, its subscription and the transport's connection (a WebSocket's
+// library state and buffers) are not kept that long.
+func (c *hconn) release() {
+	c.st, c.sub, c.rc, c.wire = nil, nil, nil, Wire{}
 }
 
 // close ends the connection through the transport's End, or with
