@@ -170,7 +170,7 @@ func nextWithin(t *testing.T, c *sse.Client, d time.Duration) feed.Event {
 // nodeProcess is a tickertape node in a process of its own (this test
 // binary, running main), so that it can be killed as kill -9 does.
 type nodeProcess struct {
-	url    string // http://127.0.0.1:port
+	reach         // url: http://127.0.0.1:port (https: with -tls-cert)
 	addr   string // 127.0.0.1:port, to start it again on
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has exited
@@ -198,7 +198,7 @@ func startNodeProcess(t *testing.T, addr string, args ...string) *nodeProcess {
 		// run prints this line once the node listens and its source is ready.
 		if line, _, ok := strings.Cut(string(stdout.Bytes()), "\n"); ok {
 			n.url = strings.TrimSpace(strings.TrimPrefix(line, "tickertape: listening on "))
-			n.addr = strings.TrimPrefix(n.url, "http://")
+			n.addr = n.host()
 			return n
 		}
 		select {

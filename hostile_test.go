@@ -105,17 +105,16 @@ func TestHostileInput(t *testing.T) {
 // -read-header-timeout, while a stream open for longer than that (and
 // longer than -idle-timeout) goes on.
 func TestSlowHeadersCutLiveStreamsNot(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, nil, "-read-header-timeout", "300ms", "-idle-timeout", "300ms", "-rate", "100")
-	c := sse.Open(t, nil, s.url+"/events?events=market")
+	sse.OnBothPaths(t, testSlowHeadersCutLiveStreamsNot)
+}
+
+func testSlowHeadersCutLiveStreamsNot(t *testing.T, p sse.Path) {
+	s := startServerOn(t, p, nil, "-read-header-timeout", "300ms", "-idle-timeout", "300ms", "-rate", "100")
+	c := s.open(t, "/events?events=market")
 	c.Next(t)
 
-	start := time.Now() // before the server can start its header timer
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	start := time.Now()      // before the server can start its header timer
+	conn := s.dial(t, 0, "") // on HTTPS, HTTP/1.1 over TLS: the headers are written by hand
 	io.WriteString(conn, "GET /events HTTP/1.1\r\nHost: x\r\n")
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	// Keep trickling header bytes; the server must hang up on us.

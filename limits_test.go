@@ -11,18 +11,19 @@ import (
 // rules (it closes for good on any answer but 200) waits the retry: it was
 // given, asks again, and once a place is free it gets in and resumes from
 // the id it asked for, with no gap.
-func TestFullServerSaysLater(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, nil, "-max-streams", "1", "-symbols", "AAPL,MSFT", "-rate", "200")
-	holder := sse.Open(t, nil, s.url+"/events")
+func TestFullServerSaysLater(t *testing.T) { sse.OnBothPaths(t, testFullServerSaysLater) }
+
+func testFullServerSaysLater(t *testing.T, p sse.Path) {
+	s := startServerOn(t, p, nil, "-max-streams", "1", "-symbols", "AAPL,MSFT", "-rate", "200")
+	holder := s.open(t, "/events")
 	snap := holder.Next(t)
 	if snap.Name != "snapshot" {
 		t.Fatalf("first event %s, want snapshot", snap.Name)
 	}
 	from := sse.ID(t, snap)
 
-	es := sse.OpenEventSource(t, nil, s.url+"/events?lastEventId="+snap.ID)
-	waitMetric(t, s.url, `tickertape_rejected_total{limit="max_streams"}`, func(v float64) bool { return v >= 1 })
+	es := sse.OpenEventSource(t, s.client, s.url+"/events?lastEventId="+snap.ID)
+	s.waitMetric(t, `tickertape_rejected_total{limit="max_streams"}`, func(v float64) bool { return v >= 1 })
 	if err := es.Failed(); err != nil {
 		t.Fatalf("the EventSource closed for good on a full server: %v", err)
 	}

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 // server is a tickertape started through run, as main starts it, with
 // all it prints kept.
 type server struct {
-	url            string
+	reach
 	cancel         context.CancelFunc
 	done           chan error
 	stdout, stderr *syncBuffer

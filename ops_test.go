@@ -29,7 +29,22 @@ import (
 // metric returns the value of one series on /metrics, or -1.
 func metric(t *testing.T, base, series string) float64 {
 	t.Helper()
-	_, body := sse.Get(t, base+"/metrics")
+	return metricVia(t, http.DefaultClient, base, series)
+}
+
+// metricVia is metric through client.
+func metricVia(t *testing.T, client *http.Client, base, series string) float64 {
+	t.Helper()
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(b)
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
@@ -45,9 +60,15 @@ func metric(t *testing.T, base, series string) float64 {
 // waitMetric polls /metrics until series satisfies ok.
 func waitMetric(t *testing.T, base, series string, ok func(float64) bool) float64 {
 	t.Helper()
+	return waitMetricVia(t, http.DefaultClient, base, series, ok)
+}
+
+// waitMetricVia is waitMetric through client.
+func waitMetricVia(t *testing.T, client *http.Client, base, series string, ok func(float64) bool) float64 {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		v := metric(t, base, series)
+		v := metricVia(t, client, base, series)
 		if ok(v) {
 			return v
 		}
@@ -62,10 +83,10 @@ func waitMetric(t *testing.T, base, series string, ok func(float64) bool) float6
 // every stream ends cleanly (a finished chunked response), and a client
 // that reconnects to the next server with its last id gets reset +
 // snapshot (an earlier run's id), never a silent gap.
-func TestSIGTERMWithOpenStreams(t *testing.T) {
-	t.Parallel()
-	node := startNodeProcess(t, "127.0.0.1:0", "-rate", "500", "-grace", "3s")
-	base := node.url
+func TestSIGTERMWithOpenStreams(t *testing.T) { sse.OnBothPaths(t, testSIGTERMWithOpenStreams) }
+
+func testSIGTERMWithOpenStreams(t *testing.T, p sse.Path) {
+	node := startNodeOn(t, p, "-rate", "500", "-grace", "3s")
 
 	type result struct {
 		lastID string
@@ -74,20 +95,17 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 	}
 	results := make(chan result, 3)
 	for range 3 {
-		resp, err := http.Get(base + "/events")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := node.open(t, "/events")
 		go func() {
-			defer resp.Body.Close()
-			br := bufio.NewReader(resp.Body)
+			br := bufio.NewReader(c.Response.Body)
 			var last string
 			hint := false
 			for {
 				line, err := br.ReadString('\n')
 				if err != nil {
-					// io.EOF means the chunked body ended properly;
-					// io.ErrUnexpectedEOF would mean a cut connection.
+					// io.EOF means the body ended properly (the last
+					// chunk, or HTTP/2's end of stream); anything else,
+					// a cut connection.
 					results <- result{last, err, hint}
 					return
 				}
@@ -98,8 +116,8 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 			}
 		}()
 	}
-	waitMetric(t, base, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 3 })
-	waitMetric(t, base, `tickertape_events_sent_total{transport="sse"}`, func(v float64) bool { return v > 30 })
+	node.waitMetric(t, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 3 })
+	node.waitMetric(t, `tickertape_events_sent_total{transport="sse"}`, func(v float64) bool { return v > 30 })
 
 	start := time.Now()
 	if err := node.term(t); err != nil {
@@ -118,8 +136,8 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 	}
 
 	// The next server: the old id is from an earlier run.
-	next := startServer(t, nil)
-	c := sse.Open(t, nil, next.url+"/events", "Last-Event-ID", last)
+	next := startServerOn(t, p, nil)
+	c := next.open(t, "/events", "Last-Event-ID", last)
 	if ev := c.Next(t); ev.Name != "reset" || !strings.Contains(ev.Data, "too_old") {
 		t.Fatalf("resuming from the last run's id %s: %s %s, want reset too_old", last, ev.Name, ev.Data)
 	}
@@ -130,10 +148,11 @@ func TestSIGTERMWithOpenStreams(t *testing.T) {
 
 // In-process shutdown with open streams: run returns nil, the streams
 // end, and nothing is left running (goleak checks at the end).
-func TestShutdownEndsStreams(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, nil, "-rate", "200")
-	c := sse.Open(t, nil, s.url+"/events")
+func TestShutdownEndsStreams(t *testing.T) { sse.OnBothPaths(t, testShutdownEndsStreams) }
+
+func testShutdownEndsStreams(t *testing.T, p sse.Path) {
+	s := startServerOn(t, p, nil, "-rate", "200")
+	c := s.open(t, "/events")
 	c.Next(t)
 	if err := s.stop(t); err != nil {
 		t.Fatalf("run after shutdown: %v", err)
@@ -172,33 +191,28 @@ func TestShutdownWaitsForBenchJob(t *testing.T) {
 	}
 }
 
-// A stuck client (raw TCP that never reads) beside a normal client at a
-// high rate: the normal client sees every id, the stuck one is dropped at
-// its write deadline, and memory stays bounded.
+// Stuck clients (that never read) beside a normal client at a high rate:
+// the normal client sees every id, the stuck ones are dropped at their
+// write deadline, and memory stays bounded.
 func TestStuckClientBesideNormalClient(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, nil, "-rate", "5000", "-write-timeout", "1s", "-symbols", "200")
-	host := strings.TrimPrefix(s.url, "http://")
+	sse.OnBothPaths(t, testStuckClientBesideNormalClient)
+}
+
+func testStuckClientBesideNormalClient(t *testing.T, p sse.Path) {
+	s := startServerOn(t, p, nil, "-rate", "5000", "-write-timeout", "1s", "-symbols", "200")
 	for range 5 {
-		conn, err := net.Dial("tcp", host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		// A tiny receive window, so the server's writes block soon.
-		conn.(*net.TCPConn).SetReadBuffer(4096)
-		fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+		s.stalled(t, "/events")
 	}
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	c := sse.Open(t, nil, s.url+"/events")
+	c := s.open(t, "/events")
 	snap := c.Next(t)
 	prev := sse.ID(t, snap)
 	deadline := time.Now().Add(60 * time.Second)
 	seen := 0
-	for metric(t, s.url, `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"}`) < 5 {
+	for s.metric(t, `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"}`) < 5 {
 		if time.Now().After(deadline) {
 			t.Fatal("the stuck clients were never dropped")
 		}
@@ -221,7 +235,7 @@ func TestStuckClientBesideNormalClient(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("heap grew by %d MiB with stuck clients: not bounded", grew>>20)
 	}
-	waitMetric(t, s.url, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 1 })
+	s.waitMetric(t, `tickertape_clients{transport="sse"}`, func(v float64) bool { return v == 1 })
 }
 
 // Churn: thousands of connects and disconnects leave the clients gauge at

@@ -2,37 +2,29 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"tickertape/internal/sse"
 )
 
-// stuckClients opens, on host, an SSE stream and a WebSocket whose clients
-// never read, and waits until the server's writes to both are blocked on
-// their full sockets: the bytes it has written stop growing.
-func stuckClients(t *testing.T, base string) {
+// stuckClients opens an SSE stream and a WebSocket whose clients never
+// read (on HTTPS, the stream is HTTP/2's), and waits until the server's
+// writes to both are blocked on their full sockets or windows: the bytes
+// it has written stop growing.
+func stuckClients(t *testing.T, r reach) {
 	t.Helper()
-	host := strings.TrimPrefix(base, "http://")
-	for _, req := range []string{
-		"GET /events HTTP/1.1\r\nHost: " + host + "\r\n\r\n",
-		"GET /ws HTTP/1.1\r\nHost: " + host + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-	} {
-		conn, err := net.Dial("tcp", host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		conn.(*net.TCPConn).SetReadBuffer(4096) // a tiny window: the server's writes block soon
-		fmt.Fprint(conn, req)
-	}
+	r.stalled(t, "/events")
+	conn := r.dial(t, 4096, "") // a tiny window: the server's writes block soon
+	fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: "+r.host()+"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	for _, tr := range []string{"sse", "ws"} {
-		waitMetric(t, base, `tickertape_clients{transport="`+tr+`"}`, func(v float64) bool { return v == 1 })
+		r.waitMetric(t, `tickertape_clients{transport="`+tr+`"}`, func(v float64) bool { return v == 1 })
 		series := `tickertape_bytes_sent_total{transport="` + tr + `"}`
 		last := -1.0
-		waitMetric(t, base, series, func(v float64) bool {
+		r.waitMetric(t, series, func(v float64) bool {
 			// At -rate 5000 a stream that can write grows by the
 			// millisecond; one whose socket is full stays put.
 			stalled := v > 0 && v == last
@@ -47,11 +39,11 @@ func stuckClients(t *testing.T, base string) {
 // longer than the grace (-write-timeout > -grace): at the grace's end the
 // process cuts them, logs how many, and exits 0, long before a write
 // would time out.
-func TestSIGTERMWithStuckClients(t *testing.T) {
-	t.Parallel()
-	node := startNodeProcess(t, "127.0.0.1:0", "-rate", "5000", "-symbols", "200",
-		"-grace", "1s", "-write-timeout", "2m")
-	stuckClients(t, node.url)
+func TestSIGTERMWithStuckClients(t *testing.T) { sse.OnBothPaths(t, testSIGTERMWithStuckClients) }
+
+func testSIGTERMWithStuckClients(t *testing.T, p sse.Path) {
+	node := startNodeOn(t, p, "-rate", "5000", "-symbols", "200", "-grace", "1s", "-write-timeout", "2m")
+	stuckClients(t, node.reach)
 
 	start := time.Now()
 	if err := node.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -83,10 +75,11 @@ func checkCutLog(t *testing.T, log string) {
 
 // The same in process: run returns nil, and goleak (at the end of the
 // package) finds no stream left behind, WebSocket included.
-func TestShutdownCutsStuckClients(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, nil, "-rate", "5000", "-symbols", "200", "-grace", "1s", "-write-timeout", "2m")
-	stuckClients(t, s.url)
+func TestShutdownCutsStuckClients(t *testing.T) { sse.OnBothPaths(t, testShutdownCutsStuckClients) }
+
+func testShutdownCutsStuckClients(t *testing.T, p sse.Path) {
+	s := startServerOn(t, p, nil, "-rate", "5000", "-symbols", "200", "-grace", "1s", "-write-timeout", "2m")
+	stuckClients(t, s.reach)
 	if err := s.stop(t); err != nil {
 		t.Fatalf("run after a shutdown that cut stuck clients: %v", err)
 	}

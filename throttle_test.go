@@ -15,12 +15,13 @@ import (
 // reset, and no more deliveries than ticks (the bounds allow any delay a
 // loaded machine adds; they would fail a stream that delivered at each
 // heartbeat).
-func TestThrottleFastMarket(t *testing.T) {
-	t.Parallel()
+func TestThrottleFastMarket(t *testing.T) { sse.OnBothPaths(t, testThrottleFastMarket) }
+
+func testThrottleFastMarket(t *testing.T, p sse.Path) {
 	const interval = time.Second
-	s := startServer(t, nil, "-rate", "2000", "-replay", "200", "-heartbeat", "200ms")
+	s := startServerOn(t, p, nil, "-rate", "2000", "-replay", "200", "-heartbeat", "200ms")
 	begin := time.Now()
-	c := sse.Open(t, nil, s.url+"/events?symbols=AAPL&throttle=1s")
+	c := s.open(t, "/events?symbols=AAPL&throttle=1s")
 	if ev := c.Next(t); ev.Name != "snapshot" {
 		t.Fatalf("first event %s, want snapshot", ev.Name)
 	}
@@ -41,7 +42,7 @@ func TestThrottleFastMarket(t *testing.T) {
 	if c.Reader.Comments == 0 {
 		t.Error("no heartbeat over 3 intervals at -heartbeat 200ms: heartbeats keep the stream open between deliveries")
 	}
-	if v := metric(t, s.url, `tickertape_resets_total{reason="lapped"}`); v != 0 {
+	if v := s.metric(t, `tickertape_resets_total{reason="lapped"}`); v != 0 {
 		t.Errorf("lapped resets: %v, want 0", v)
 	}
 	if strings.Contains(s.stderr.String(), "lapped") {

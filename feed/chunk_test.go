@@ -13,7 +13,8 @@ import (
 // exactly where it ends: whatever the bytes and however they are cut into
 // chunks, an HTTP/1.1 reader gets the same bytes back, sees the end of the
 // response, and reads the next response on the connection intact. An
-// empty piece writes no chunk (a chunk of size 0 would end the body).
+// empty piece writes no chunk (a chunk of size 0 would end the body). A
+// batch of such chunks cut anywhere by a partial write goes on intact.
 func FuzzChunkFraming(f *testing.F) {
 	f.Add([]byte("id: 1\nevent: quote\ndata: {}\n\n"), uint8(7), uint64(1), "quote")
 	f.Add([]byte(""), uint8(0), uint64(0), "x")
@@ -46,6 +47,20 @@ func FuzzChunkFraming(f *testing.F) {
 		}
 		if got := readChunked(t, append(append(chunk, chunk...), lastChunk...)); !bytes.Equal(got, append(want, want...)) {
 			t.Fatalf("two chunked frames read back as %q", got)
+		}
+
+		// A batch a socket takes only part of, anywhere (id picks where):
+		// what the writers write next (after) continues it byte for byte,
+		// so the client still reads whole chunks.
+		batch := [][]byte{chunk, heartbeatChunk, chunk}
+		whole := bytes.Join(batch, nil)
+		n := int(id % uint64(len(whole)+1))
+		rest := after(batch, n)
+		if got := append(whole[:n:n], bytes.Join(rest, nil)...); !bytes.Equal(got, whole) {
+			t.Fatalf("cut after %d of %d bytes, the batch goes on as %q", n, len(whole), got[n:])
+		}
+		if got := readChunked(t, append(bytes.Join(append([][]byte{whole[:n]}, rest...), nil), lastChunk...)); !bytes.Equal(got, append(append(want, heartbeat...), want...)) {
+			t.Fatalf("a batch cut after %d bytes read back as %q", n, got)
 		}
 	})
 }
