@@ -486,19 +486,15 @@ func (c *hconn) close(shutdown bool) {
 // write was partial (the caller finishes the frame); if Mu is busy,
 // nothing is written.
 func (c *hconn) tryWrite(rw *rawWrite, p [][]byte, keepLocked bool) (int, error) {
-	if mu := c.wire.Mu; mu != nil {
-		if !mu.TryLock() {
-			return 0, nil
-		}
-		defer func() {
-			if !keepLocked {
-				mu.Unlock()
-			}
-		}()
+	mu := c.wire.Mu
+	if mu != nil && !mu.TryLock() {
+		return 0, nil
 	}
 	n, err := rw.write(c.rc, p)
-	if err != nil || n == size(p) || n == 0 {
-		keepLocked = false // nothing of a frame is left half written
+	// Unlocked unless a frame is left half written and the caller
+	// finishes it.
+	if mu != nil && (!keepLocked || err != nil || n == 0 || n == size(p)) {
+		mu.Unlock()
 	}
 	return n, err
 }
