@@ -90,8 +90,9 @@ type pool struct {
 // transport's place in a writer's tally.
 type connMetrics struct {
 	i           int
+	tr          Transport
 	sent, bytes interface{ Add(float64) }
-	batch       interface{ Observe(float64) }
+	batch       *BatchHistogram
 	slow, back  interface{ Inc() }
 }
 
@@ -115,9 +116,9 @@ func (p *pool) init(h *Hub) {
 		p.metrics = map[Transport]*connMetrics{}
 		for i, tr := range Transports() {
 			t := tr.String()
-			p.metrics[tr] = &connMetrics{i: i,
+			p.metrics[tr] = &connMetrics{i: i, tr: tr,
 				sent: m.EventsSent.WithLabelValues(t), bytes: m.BytesSent.WithLabelValues(t),
-				batch: m.Batch.WithLabelValues(t),
+				batch: m.Batch,
 				slow:  m.SlowPath.WithLabelValues(t, "slow"), back: m.SlowPath.WithLabelValues(t, "back"),
 			}
 		}
@@ -365,13 +366,16 @@ func (c *hconn) counted(b batch) {
 	}
 	c.events += b.events
 	c.m.sent.Add(float64(b.events))
-	c.m.batch.Observe(float64(b.events))
+	c.m.batch.Observe(c.m.tr, b.events)
 }
 
 // tally is what a writer's pass wrote to one transport's connections,
 // added to the transport's counters once, at the end of the pass: one
 // update of each shared counter per pass, not per write.
-type tally struct{ events, bytes int }
+type tally struct {
+	events, bytes int
+	batches       batchCounts // events per write
+}
 
 // counted records a batch the writer wrote whole.
 func (w *writer) counted(c *hconn, b batch) {
@@ -382,7 +386,7 @@ func (w *writer) counted(c *hconn, b batch) {
 	}
 	c.events += b.events
 	t.events += b.events
-	c.m.batch.Observe(float64(b.events))
+	t.batches.add(b.events)
 }
 
 // flush adds the pass's tally to the counters.
@@ -394,6 +398,7 @@ func (w *writer) flush() {
 		}
 		if t.events > 0 {
 			m.sent.Add(float64(t.events))
+			m.batch.addCounts(m.tr, &t.batches)
 		}
 		*t = tally{}
 	}
