@@ -77,7 +77,12 @@ func Handler(hub *feed.Hub, allowedOrigins []string) http.Handler {
 		if err != nil {
 			return // Accept has answered the client
 		}
-		st.OnCut(func() { cw.conn.Conn.Close() }) // a shutdown out of time closes the socket under any write
+		// A shutdown out of time closes the socket under any write. The
+		// closure holds the connection alone: the corkWriter would keep
+		// net/http's response, and with it the request and its buffers
+		// (about 10 KiB), for as long as the stream lives.
+		nc := cw.conn.Conn
+		st.OnCut(func() { nc.Close() })
 		c.SetReadLimit(readLimit)
 		if cw.direct {
 			handed = true

@@ -204,14 +204,13 @@ func (h *Hub) Wait(ctx context.Context) error {
 func (s *Stream) Run(ctx context.Context, w Writer) error {
 	m := s.hub.opts.Metrics
 	sent := m.EventsSent.WithLabelValues(s.transport.String())
-	batch := m.Batch.WithLabelValues(s.transport.String())
 	total := 0
 	start := time.Now()
 	cw := &countingWriter{Writer: w, bytes: m.BytesSent.WithLabelValues(s.transport.String())}
 	err := s.sub.Run(ctx, cw, s.hub.opts.Heartbeat, func(n int, resets []ResetReason) {
 		total += n
 		sent.Add(float64(n))
-		batch.Observe(float64(n))
+		m.Batch.Observe(s.transport, n)
 	})
 	s.ended(ctx, err, total, start)
 	return err

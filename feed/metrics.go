@@ -78,15 +78,15 @@ const (
 // Metrics are the Prometheus series every transport reports into. Make one
 // per process with NewMetrics and hand it to each handler.
 type Metrics struct {
-	Clients    *prometheus.GaugeVec     // open streams, by transport
-	EventsSent *prometheus.CounterVec   // messages written, by transport
-	BytesSent  *prometheus.CounterVec   // bytes of messages written, by transport
-	Resets     *prometheus.CounterVec   // resets sent, by ResetReason
-	Replay     *prometheus.CounterVec   // resume attempts, by result: hit or miss
-	Dropped    *prometheus.CounterVec   // streams that ended before shutdown, by transport and cause (dropCauses)
-	Rejected   *prometheus.CounterVec   // requests refused by a limit, by limit: max_streams, bad_request
-	Batch      *prometheus.HistogramVec // events per write, by transport: the feed's health signal
-	SlowPath   *prometheus.CounterVec   // hijacked streams moved to the slow path and back, by transport and way
+	Clients    *prometheus.GaugeVec   // open streams, by transport
+	EventsSent *prometheus.CounterVec // messages written, by transport
+	BytesSent  *prometheus.CounterVec // bytes of messages written, by transport
+	Resets     *prometheus.CounterVec // resets sent, by ResetReason
+	Replay     *prometheus.CounterVec // resume attempts, by result: hit or miss
+	Dropped    *prometheus.CounterVec // streams that ended before shutdown, by transport and cause (dropCauses)
+	Rejected   *prometheus.CounterVec // requests refused by a limit, by limit: max_streams, bad_request
+	Batch      *BatchHistogram        // events per write, by transport: the feed's health signal
+	SlowPath   *prometheus.CounterVec // hijacked streams moved to the slow path and back, by transport and way
 }
 
 // NewMetrics makes the series and registers them with reg.
@@ -113,10 +113,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickertape_rejected_total", Help: "Requests refused by a limit, by limit: " + list(rejectCauses()) + ".",
 		}, []string{"limit"}),
-		Batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "tickertape_batch_events", Help: "Events per write to one client: how far wake-ups batch under load.",
-			Buckets: []float64{1, 2, 4, 8, 16, 64, 256, 1024},
-		}, []string{"transport"}),
+		Batch: newBatchHistogram(),
 		SlowPath: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tickertape_slow_path_total", Help: "Streams on the writers whose socket was full, moved to a goroutine of their own (way=slow), and those that came back (way=back).",
 		}, []string{"transport", "way"}),

@@ -24,17 +24,25 @@ type rawWrite struct {
 
 func newRawWrite() *rawWrite {
 	w := &rawWrite{}
+	// Raw system calls, without the scheduler's hand-off of the P: the
+	// socket is nonblocking, so the call returns in microseconds (a full
+	// socket answers EAGAIN), and entering and leaving a blocking call
+	// cost the writer as much as its own work per delivery.
 	w.fn = func(fd uintptr) bool {
 		for {
-			w.n, w.errno = syscall.Write(int(fd), w.p)
-			if w.errno != syscall.EINTR {
+			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(w.p))), uintptr(len(w.p)))
+			if e != syscall.EINTR {
+				w.n, w.errno = int(n), nil
+				if e != 0 {
+					w.n, w.errno = -1, e
+				}
 				return true // never wait for the poller: a full socket is the slow path's
 			}
 		}
 	}
 	w.fnv = func(fd uintptr) bool {
 		for {
-			n, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+			n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
 			if e != syscall.EINTR {
 				w.n, w.errno = int(n), nil
 				if e != 0 {

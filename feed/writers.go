@@ -86,10 +86,13 @@ type pool struct {
 	hangups hangups                    // sees hijacked event streams' clients leave
 }
 
-// connMetrics are one transport's series, looked up once.
+// connMetrics are one transport's series, looked up once. i is the
+// transport's place in a writer's tally.
 type connMetrics struct {
+	i           int
+	tr          Transport
 	sent, bytes interface{ Add(float64) }
-	batch       interface{ Observe(float64) }
+	batch       *BatchHistogram
 	slow, back  interface{ Inc() }
 }
 
@@ -111,18 +114,19 @@ func (p *pool) init(h *Hub) {
 		p.epoch = time.Now()
 		m := h.opts.Metrics
 		p.metrics = map[Transport]*connMetrics{}
-		for _, tr := range Transports() {
+		for i, tr := range Transports() {
 			t := tr.String()
-			p.metrics[tr] = &connMetrics{
+			p.metrics[tr] = &connMetrics{i: i, tr: tr,
 				sent: m.EventsSent.WithLabelValues(t), bytes: m.BytesSent.WithLabelValues(t),
-				batch: m.Batch.WithLabelValues(t),
+				batch: m.Batch,
 				slow:  m.SlowPath.WithLabelValues(t, "slow"), back: m.SlowPath.WithLabelValues(t, "back"),
 			}
 		}
 		n := runtime.GOMAXPROCS(0)
 		p.writers = make([]*writer, n)
 		for i := range p.writers {
-			w := &writer{pool: p, wake: make(chan struct{}, 1), raw: newRawWrite()}
+			w := &writer{pool: p, wake: make(chan struct{}, 1), raw: newRawWrite(),
+				tally: make([]tally, len(p.metrics))}
 			p.writers[i] = w
 			p.wg.Add(1)
 			go w.run()
@@ -352,7 +356,7 @@ func (c *hconn) slow(rest [][]byte, b batch, locked bool) {
 	}
 }
 
-// counted records a batch written whole.
+// counted records a batch written whole, off the writer goroutine.
 func (c *hconn) counted(b batch) {
 	if b.payload > 0 {
 		c.m.bytes.Add(float64(b.payload))
@@ -362,7 +366,42 @@ func (c *hconn) counted(b batch) {
 	}
 	c.events += b.events
 	c.m.sent.Add(float64(b.events))
-	c.m.batch.Observe(float64(b.events))
+	c.m.batch.Observe(c.m.tr, b.events)
+}
+
+// tally is what a writer's pass wrote to one transport's connections,
+// added to the transport's counters once, at the end of the pass: one
+// update of each shared counter per pass, not per write.
+type tally struct {
+	events, bytes int
+	batches       batchCounts // events per write
+}
+
+// counted records a batch the writer wrote whole.
+func (w *writer) counted(c *hconn, b batch) {
+	t := &w.tally[c.m.i]
+	t.bytes += b.payload
+	if b.events == 0 {
+		return
+	}
+	c.events += b.events
+	t.events += b.events
+	t.batches.add(b.events)
+}
+
+// flush adds the pass's tally to the counters.
+func (w *writer) flush() {
+	for _, m := range w.pool.metrics {
+		t := &w.tally[m.i]
+		if t.bytes > 0 {
+			m.bytes.Add(float64(t.bytes))
+		}
+		if t.events > 0 {
+			m.sent.Add(float64(t.events))
+			m.batch.addCounts(m.tr, &t.batches)
+		}
+		*t = tally{}
+	}
 }
 
 // wakeUp queues a fast connection on its writer. A slow one takes what is
@@ -397,6 +436,7 @@ func (c *hconn) end(err error) {
 	finish := func() {
 		c.st.ended(context.Background(), err, c.events, c.w.pool.epoch.Add(c.start)) // a hang-up is client_gone
 		c.st.Close()
+		c.release()
 	}
 	switch {
 	case !errors.Is(err, ErrClosed):
@@ -426,6 +466,15 @@ func (c *hconn) end(err error) {
 	}
 }
 
+// release lets go of what an ended connection held: its writer's wheel
+// keeps the connection itself until the slot comes round (up to a
+// heartbeat later), and only its state and place are read there, so the
+// stream, its subscription and the transport's connection (a WebSocket's
+// library state and buffers) are not kept that long.
+func (c *hconn) release() {
+	c.st, c.sub, c.rc, c.wire = nil, nil, nil, Wire{}
+}
+
 // close ends the connection through the transport's End, or with
 // closeQuietly when it has none.
 func (c *hconn) close(shutdown bool) {
@@ -442,19 +491,15 @@ func (c *hconn) close(shutdown bool) {
 // write was partial (the caller finishes the frame); if Mu is busy,
 // nothing is written.
 func (c *hconn) tryWrite(rw *rawWrite, p [][]byte, keepLocked bool) (int, error) {
-	if mu := c.wire.Mu; mu != nil {
-		if !mu.TryLock() {
-			return 0, nil
-		}
-		defer func() {
-			if !keepLocked {
-				mu.Unlock()
-			}
-		}()
+	mu := c.wire.Mu
+	if mu != nil && !mu.TryLock() {
+		return 0, nil
 	}
 	n, err := rw.write(c.rc, p)
-	if err != nil || n == size(p) || n == 0 {
-		keepLocked = false // nothing of a frame is left half written
+	// Unlocked unless a frame is left half written and the caller
+	// finishes it.
+	if mu != nil && (!keepLocked || err != nil || n == 0 || n == size(p)) {
+		mu.Unlock()
 	}
 	return n, err
 }
@@ -476,6 +521,8 @@ type writer struct {
 	spare []*hconn
 	msgs  [][]byte
 	raw   *rawWrite
+	now   time.Duration // the clock, read once per pass: when it began
+	tally []tally       // by connMetrics.i, since the pass began
 }
 
 func (w *writer) enqueue(c *hconn) {
@@ -541,7 +588,8 @@ func (w *writer) run() {
 			w.shutdown()
 			return
 		}
-		last = w.pool.now()
+		w.now = w.pool.now()
+		last = w.now
 		w.mu.Lock()
 		ready := w.ready
 		w.ready = w.spare[:0]
@@ -551,6 +599,7 @@ func (w *writer) run() {
 		}
 		clear(ready)
 		w.spare = ready
+		w.flush()
 	}
 }
 
@@ -588,8 +637,8 @@ func (w *writer) write(c *hconn, b batch) {
 		return
 	}
 	if n == size(b.msgs) {
-		c.lastWrite = w.pool.now()
-		c.counted(b)
+		c.lastWrite = w.now
+		w.counted(c, b)
 		if b.more {
 			c.wakeUp()
 		}
@@ -609,7 +658,7 @@ func (w *writer) write(c *hconn, b batch) {
 
 // schedule puts c in the wheel's slot for time at (at most a wheel ahead).
 func (w *writer) schedule(c *hconn, at time.Duration) {
-	ahead := int((at - w.pool.now() + w.pool.tick - 1) / w.pool.tick)
+	ahead := int((at - w.now + w.pool.tick - 1) / w.pool.tick)
 	ahead = min(max(ahead, 1), wheelSlots-1)
 	s := (w.turn + ahead) % wheelSlots
 	w.wheel[s] = append(w.wheel[s], c)
@@ -623,7 +672,8 @@ func (w *writer) turnWheel() {
 	s := w.turn % wheelSlots
 	due := w.wheel[s]
 	w.wheel[s] = nil
-	now := w.pool.now()
+	w.now = w.pool.now()
+	now := w.now
 	soon := now + w.pool.tick
 	for _, c := range due {
 		switch c.state.Load() {
@@ -666,6 +716,7 @@ func (w *writer) turnWheel() {
 		w.schedule(c, next)
 	}
 	clear(due)
+	w.flush()
 }
 
 // forget drops an ended connection from the writer's set.

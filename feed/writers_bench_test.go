@@ -3,12 +3,15 @@ package feed
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,4 +122,87 @@ func readUntilMarker(conn net.Conn, ready, done chan<- error) {
 		}
 		tail = append(tail[:0], chunk[max(0, len(chunk)-len(marker)):]...)
 	}
+}
+
+// BenchmarkWriterPass is the writers' own work per delivery, without the
+// kernel's: n streams on the writers whose sockets are /dev/null (every
+// write is taken whole, at the cost of a system call that does nothing),
+// one event at a time, each delivered to every stream before the next is
+// published. So every pass writes one event per connection, however fast
+// the machine: cpu-ns/delivery (the process's CPU time, the benchmark's
+// polling included) and allocs/op are repeatable, and so is the count of
+// instructions under callgrind (GODEBUG=asyncpreemptoff=1 valgrind
+// --tool=callgrind), where the inclusive cost of feed.(*writer).run per
+// delivery is the writers' own.
+func BenchmarkWriterPass(b *testing.B) {
+	for _, tr := range Transports() {
+		for _, n := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("transport=%s/subs=%d", tr, n), func(b *testing.B) { benchmarkWriterPass(b, tr, n) })
+		}
+	}
+}
+
+// nullConn is a connection whose socket is /dev/null.
+type nullConn struct {
+	net.Conn // nil: only what the writers call is here
+	f        *os.File
+}
+
+func (c *nullConn) SyscallConn() (syscall.RawConn, error) { return c.f.SyscallConn() }
+func (c *nullConn) Close() error                          { return c.f.Close() }
+
+func benchmarkWriterPass(b *testing.B, tr Transport, n int) {
+	l, err := NewLog(TestSymbols, 1<<10, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := NewHub(l, Options{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: DiscardLogger(),
+		MaxStreams: n, Heartbeat: time.Hour})
+	defer func() {
+		l.Close()
+		h.Wait(context.Background())
+	}()
+	l.Publish("market", "", TestMarket{Index: 1})
+	streams := make([]*Stream, n)
+	for i := range streams {
+		st, err := h.Open(httptest.NewRequest(http.MethodGet, "/?events=quote", nil), tr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wire := Wire{Conn: &nullConn{f: f}, Ping: heartbeatChunk}
+		if tr == WS {
+			wire.Mu = new(sync.Mutex) // as compare's: the library writes its control frames under it
+		}
+		st.Serve(wire)
+		streams[i] = st
+	}
+	q := &TestQuote{Symbol: "AAPL", Price: 123.45, Pad: "bid ask open high low prevClose change volume ts"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := range b.N {
+		q.Price = float64(i)
+		if err := l.Publish("quote", TestSymbols[i%3], q); err != nil {
+			b.Fatal(err)
+		}
+		next := l.Newest() + 1
+		for _, st := range streams {
+			for st.sub.pos.Load() < next { // taken, so written as the pass goes on
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/float64(n), "cpu-ns/delivery")
+}
+
+// cpuTime is the process's CPU time so far, user and system, in ns.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
