@@ -56,7 +56,9 @@ func StopNATS(t testing.TB, ns *natsserver.Server) {
 // been heard from since the stream started.
 func waitSourcesSetUp(t testing.TB, ns *natsserver.Server) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// As long as the goroutine's own timeout: a restarted server retries a
+	// source with a growing delay, and a loaded machine slows it further.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		info, err := ns.Jsz(&natsserver.JSzOptions{Streams: true})
 		if err != nil {
