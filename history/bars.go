@@ -64,39 +64,43 @@ type Options struct {
 	Keep int
 }
 
-// series is one symbol's bars at one interval: a ring of at most keep bars.
-type series struct {
-	buf  []Bar // oldest first until full; then a ring whose oldest is at head
+// ring holds at most keep values, the newest: a symbol's bars at one
+// interval (series), or its last trades (tape).
+type ring[T any] struct {
+	buf  []T // oldest first until full; then a ring whose oldest is at head
 	head int
 }
 
-func (s *series) last() *Bar {
-	if len(s.buf) == 0 {
+func (r *ring[T]) last() *T {
+	if len(r.buf) == 0 {
 		return nil
 	}
-	if s.head == 0 {
-		return &s.buf[len(s.buf)-1]
+	if r.head == 0 {
+		return &r.buf[len(r.buf)-1]
 	}
-	return &s.buf[s.head-1]
+	return &r.buf[r.head-1]
 }
 
-func (s *series) push(b Bar, keep int) {
-	if len(s.buf) < keep {
-		s.buf = append(s.buf, b)
+func (r *ring[T]) push(v T, keep int) {
+	if len(r.buf) < keep {
+		r.buf = append(r.buf, v)
 		return
 	}
-	s.buf[s.head] = b
-	s.head = (s.head + 1) % len(s.buf)
+	r.buf[r.head] = v
+	r.head = (r.head + 1) % len(r.buf)
 }
 
-// tail appends the newest n bars to out, oldest first.
-func (s *series) tail(out []Bar, n int) []Bar {
-	n = min(n, len(s.buf))
-	for k := len(s.buf) - n; k < len(s.buf); k++ {
-		out = append(out, s.buf[(s.head+k)%len(s.buf)])
+// tail appends the newest n values to out, oldest first.
+func (r *ring[T]) tail(out []T, n int) []T {
+	n = min(n, len(r.buf))
+	for k := len(r.buf) - n; k < len(r.buf); k++ {
+		out = append(out, r.buf[(r.head+k)%len(r.buf)])
 	}
 	return out
 }
+
+// series is one symbol's bars at one interval: a ring of at most keep bars.
+type series struct{ ring[Bar] }
 
 // Store holds every symbol's bars and last trades. It is written by the
 // one goroutine that publishes the market (on a node fed by a broker, also

@@ -25,34 +25,13 @@ const (
 )
 
 // tape is one symbol's last trades: a ring of at most TradesKept.
-type tape struct {
-	buf  []Trade // oldest first until full; then a ring whose oldest is at head
-	head int
-}
-
-func (t *tape) push(tr Trade) {
-	if len(t.buf) < TradesKept {
-		t.buf = append(t.buf, tr)
-		return
-	}
-	t.buf[t.head] = tr
-	t.head = (t.head + 1) % len(t.buf)
-}
-
-// tail appends the newest n trades to out, oldest first.
-func (t *tape) tail(out []Trade, n int) []Trade {
-	n = min(n, len(t.buf))
-	for k := len(t.buf) - n; k < len(t.buf); k++ {
-		out = append(out, t.buf[(t.head+k)%len(t.buf)])
-	}
-	return out
-}
+type tape struct{ ring[Trade] }
 
 // addTrade keeps one trade of symbol i, which add has checked; callers
 // hold mu. Unlike a bar, a trade keeps its own time even when the clock
 // stepped back: it is what the quote said.
 func (s *Store) addTrade(i int, ts, price float64, size int64) {
-	s.tapes[i].push(Trade{T: ts, P: price, S: size})
+	s.tapes[i].push(Trade{T: ts, P: price, S: size}, TradesKept)
 }
 
 // Trades returns the newest limit trades (1 to TradesKept) of symbol,
