@@ -164,18 +164,29 @@ func (cd *Candidate) Rate() float64 { return cd.cons.Rate() }
 // Close gives up a lease won at construction that Run never took over.
 func (cd *Candidate) Close() {
 	if cd.held != 0 {
-		cd.release(cd.held)
+		cd.release(cd.value)
 		cd.held = 0
 	}
 }
 
-// release gives the lease up, if this node still holds it at rev, so that
-// a standby takes over at once rather than when it runs out.
-func (cd *Candidate) release(rev uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// release gives the lease up, if the broker still holds it as this term's
+// (value names the node and when its term began), so that a standby takes
+// over at once rather than when it runs out. It goes by the value, not by
+// the revision this node last saw: a renewal cut short by the node's
+// stopping may have been stored all the same, under a revision this node
+// never learnt.
+func (cd *Candidate) release(value []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := cd.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(rev)); err != nil {
-		cd.c.logger.Debug("broker: giving up the lease", "err", err)
+	e, err := cd.kv.Get(ctx, LeaseKey)
+	if err == nil && !bytes.Equal(e.Value(), value) {
+		return // another node's term
+	}
+	if err == nil {
+		err = cd.kv.Delete(ctx, LeaseKey, jetstream.LastRevision(e.Revision()))
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		cd.c.logger.Warn("broker: giving up the lease; a standby takes over when it runs out", "err", err, "lease", cd.lease)
 	}
 }
 
@@ -219,8 +230,14 @@ func (cd *Candidate) elect(ctx context.Context, log Log, rev uint64) error {
 			}
 			value = cd.newValue()
 			r, err := cd.kv.Create(ctx, LeaseKey, value)
-			if err != nil {
-				if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+			switch {
+			case err != nil && ctx.Err() != nil:
+				// Cut short by the node's stopping, the claim may have
+				// been stored all the same.
+				cd.release(value)
+				return nil
+			case err != nil:
+				if !errors.Is(err, jetstream.ErrKeyExists) {
 					cd.c.logger.Debug("broker: trying for the lease", "err", err)
 				}
 				continue
@@ -249,9 +266,12 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 	c.logger.Info("this node leads now: it runs the market", "node", cd.opts.Name, "term", term)
 
 	termCtx, end := context.WithCancelCause(ctx)
-	renewed := make(chan uint64, 1)
+	renewed := make(chan struct{})
 	confirm := make(chan chan bool)
-	go func() { renewed <- cd.renew(termCtx, end, rev, value, confirm) }()
+	go func() {
+		defer close(renewed)
+		cd.renew(termCtx, end, rev, value, confirm)
+	}()
 	var err error
 	for {
 		err = cd.runMarket(termCtx, log, term)
@@ -272,17 +292,17 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 		err = context.Cause(termCtx)
 	}
 	end(nil)
-	last := <-renewed
+	<-renewed // no renewal after the release
 	switch {
 	case ctx.Err() != nil:
-		cd.release(last)
+		cd.release(value)
 		c.logger.Info("this node stopped leading: it is stopping; a standby takes over", "node", cd.opts.Name)
 		return nil
 	case errors.Is(err, errLeaseLost):
-		cd.release(last) // if the broker still has it as this node's, free it now
+		cd.release(value) // if the broker still has it as this node's, free it now
 		c.logger.Warn("this node stepped down: it stands by", "node", cd.opts.Name, "why", err)
 	default:
-		cd.release(last)
+		cd.release(value)
 		c.logger.Error("this node stepped down: its market failed", "node", cd.opts.Name, "err", err)
 	}
 	return err
@@ -309,8 +329,8 @@ func (cd *Candidate) confirm(ctx context.Context, confirm chan<- chan bool) bool
 // to live, and when asked to confirm it, until ctx is done; it ends the
 // term (end) when the lease is lost: another node holds it, or the broker
 // has not confirmed it for nearly its time to live, after which another
-// node may win it. It returns the lease's last revision.
-func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev uint64, value []byte, confirm <-chan chan bool) uint64 {
+// node may win it.
+func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev uint64, value []byte, confirm <-chan chan bool) {
 	every := cd.lease / 3
 	// The broker lets the lease run out no earlier than its time to live
 	// after the last renewal it stored, which it stored after it was sent:
@@ -324,10 +344,10 @@ func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev
 		var reply chan bool
 		select {
 		case <-ctx.Done():
-			return rev
+			return
 		case <-deadline.C:
 			end(fmt.Errorf("%w: the broker has not confirmed it for %s", errLeaseLost, cd.lease-margin))
-			return rev
+			return
 		case <-next.C:
 		case reply = <-confirm:
 		}
@@ -344,12 +364,12 @@ func (cd *Candidate) renew(ctx context.Context, end context.CancelCauseFunc, rev
 			rev = r
 			deadline.Reset(cd.lease - margin - time.Since(sent))
 		case ctx.Err() != nil:
-			return rev
+			return
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound):
 			if reply == nil { // else the term ends for what made it ask
 				end(fmt.Errorf("%w: it ran out, or another node holds it (%v)", errLeaseLost, err))
 			}
-			return rev
+			return
 		default:
 			cd.c.logger.Debug("broker: renewing the lease", "err", err)
 		}
