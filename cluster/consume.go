@@ -34,15 +34,9 @@ type Consumer struct {
 
 // Log is the node's log as a Consumer feeds it: events that already have
 // their ids, the state they set, and the moment it is ready to serve.
-// *feed.Log is one.
-type Log interface {
-	Append(id uint64, name, symbol string, raw []byte) error
-	Restore(name, symbol string, raw []byte) error
-	MarkReady()
-	HasMarket() bool
-	Newest() uint64
-	Snapshot(syms []bool) ([]byte, uint64)
-}
+// *feed.Log is one, and so is the history's wrapper of it
+// ([history.Store.WrapLog]), which declares the interface.
+type Log = history.Log
 
 var _ Log = (*feed.Log)(nil)
 
