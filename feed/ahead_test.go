@@ -113,7 +113,7 @@ func testResumeAheadOnBothPaths(t *testing.T, p path) {
 	// A wait far longer than the test: it ends when the ids arrive.
 	f := newFixture(t, p, 100, Options{Ahead: &Ahead{Wait: time.Minute, Rate: func() float64 { return 10 }, Waiting: waiting}})
 	f.reg.MustRegister(waiting)
-	f.publish(t, 10)
+	PublishTestEvents(t, f.log, 10)
 	newest := f.log.Newest()
 
 	opened := make(chan *stream, 1)
@@ -135,7 +135,7 @@ func testResumeAheadOnBothPaths(t *testing.T, p path) {
 		opened <- &stream{resp: resp, r: NewReader(resp.Body)}
 	}()
 	waitFor(t, f, "tickertape_test_ahead_waiting{} 1")
-	f.publish(t, 6)
+	PublishTestEvents(t, f.log, 6)
 	s, ok := <-opened
 	if !ok {
 		t.FailNow()
@@ -147,7 +147,7 @@ func testResumeAheadOnBothPaths(t *testing.T, p path) {
 	if ev := s.next(t); ev.Name == EventReset || ev.Name == EventSnapshot || id(t, ev) != newest+6 {
 		t.Fatalf("a resume from %d once the log had it: %s %s, want the event %d", newest+5, ev.Name, ev.ID, newest+6)
 	}
-	if body := scrape(t, f.reg); !strings.Contains(body, "tickertape_test_ahead_waiting{} 0") {
+	if body := Scrape(t, f.reg); !strings.Contains(body, "tickertape_test_ahead_waiting{} 0") {
 		t.Errorf("the resume served still counted as waiting:\n%s", body)
 	}
 

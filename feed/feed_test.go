@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -31,16 +30,7 @@ type fixture struct {
 // the test the log closes, and every stream must end with it.
 func newFixture(t *testing.T, p sse.Path, size int, opts Options) *fixture {
 	t.Helper()
-	l, err := NewLog(TestSymbols, size, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	opts.Metrics = NewMetrics(reg)
-	if opts.Logger == nil {
-		opts.Logger = DiscardLogger()
-	}
-	h := NewHub(l, opts)
+	l, h, reg := NewTestHub(t, size, opts)
 	srv := sse.Serve(t, p, h.SSEHandler())
 	t.Cleanup(func() {
 		l.Close()
@@ -51,24 +41,6 @@ func newFixture(t *testing.T, p sse.Path, size int, opts Options) *fixture {
 		}
 	})
 	return &fixture{log: l, hub: h, srv: srv, reg: reg}
-}
-
-// publishQuotes publishes n quotes, round robin over the symbols, and a
-// market event after every third.
-func (f *fixture) publish(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		var err error
-		if i%4 == 3 {
-			err = f.log.Publish("market", "", TestMarket{Index: float64(i)})
-		} else {
-			s := TestSymbols[i%len(TestSymbols)]
-			err = f.log.Publish("quote", s, TestQuote{Symbol: s, Price: float64(100 + i)})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 type snapshotData struct {
@@ -85,7 +57,7 @@ func TestStreamHeadersSnapshotAndLiveEvents(t *testing.T) {
 
 func testStreamHeadersSnapshotAndLiveEvents(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 1000, Options{})
-	f.publish(t, 8)
+	PublishTestEvents(t, f.log, 8)
 	s := f.srv.Open(t, "/")
 	h := s.Response.Header
 	for k, want := range map[string]string{
@@ -114,7 +86,7 @@ func testStreamHeadersSnapshotAndLiveEvents(t *testing.T, p sse.Path) {
 	if len(sd.Quotes) != 3 || sd.Market == nil || sd.Market.Index != 7 {
 		t.Errorf("snapshot = %+v, want 3 quotes and the market of event 7", sd)
 	}
-	f.publish(t, 20)
+	PublishTestEvents(t, f.log, 20)
 	prev := sse.ID(t, snap)
 	for range 20 {
 		ev := s.Next(t)
@@ -136,7 +108,7 @@ func TestResume(t *testing.T) { sse.OnBothPaths(t, testResume) }
 
 func testResume(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 100, Options{})
-	f.publish(t, 50) // ids 1000..1049
+	PublishTestEvents(t, f.log, 50) // ids 1000..1049
 
 	for _, tc := range []struct {
 		name, header, query string
@@ -162,7 +134,7 @@ func testResume(t *testing.T, p sse.Path) {
 			s := f.srv.Open(t, "/"+tc.query, hdr...)
 			if tc.name == "newest" {
 				// Caught up: nothing is owed, no snapshot, until the next event.
-				f.publish(t, 1)
+				PublishTestEvents(t, f.log, 1)
 			}
 			ev := s.Next(t)
 			if tc.reset != "" {
@@ -193,7 +165,7 @@ func testResume(t *testing.T, p sse.Path) {
 	wants := []string{`tickertape_replay_total{result="hit"} 4`, `tickertape_replay_total{result="miss"} 5`,
 		`tickertape_resets_total{reason="bad_id"} 3`, `tickertape_resets_total{reason="too_old"} 1`}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		body := scrape(t, f.reg)
+		body := Scrape(t, f.reg)
 		missing := slices.DeleteFunc(slices.Clone(wants), func(w string) bool { return strings.Contains(body, w) })
 		if len(missing) == 0 {
 			break
@@ -208,7 +180,7 @@ func TestFiltersAndConflation(t *testing.T) { sse.OnBothPaths(t, testFiltersAndC
 
 func testFiltersAndConflation(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 1000, Options{})
-	f.publish(t, 4)
+	PublishTestEvents(t, f.log, 4)
 	s := f.srv.Open(t, "/?symbols=msft,AAPL&events=quote")
 	snap := s.Next(t)
 	var sd snapshotData
@@ -216,7 +188,7 @@ func testFiltersAndConflation(t *testing.T, p sse.Path) {
 	if len(sd.Quotes) != 2 {
 		t.Fatalf("snapshot has %d quotes, want the 2 subscribed", len(sd.Quotes))
 	}
-	f.publish(t, 40)
+	PublishTestEvents(t, f.log, 40)
 	prev := sse.ID(t, snap)
 	for range 20 { // 40 events: 30 quotes, 10 of them GOOG; 10 market
 		ev := s.Next(t)
@@ -234,7 +206,7 @@ func testFiltersAndConflation(t *testing.T, p sse.Path) {
 	// A throttled stream gets only the newest quote per symbol per interval.
 	t2 := f.srv.Open(t, "/?throttle=50ms&events=quote")
 	t2.Next(t) // snapshot
-	f.publish(t, 300)
+	PublishTestEvents(t, f.log, 300)
 	seen := map[string]float64{}
 	quotes := 0
 	deadline := time.Now().Add(10 * time.Second)
@@ -300,7 +272,7 @@ func TestHeartbeatOnQuietStream(t *testing.T) { sse.OnBothPaths(t, testHeartbeat
 
 func testHeartbeatOnQuietStream(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 10, Options{Heartbeat: 100 * time.Millisecond})
-	f.publish(t, 1)
+	PublishTestEvents(t, f.log, 1)
 	s := f.srv.Open(t, "/")
 	br := bufio.NewReader(s.Response.Body)
 	var lines []string
@@ -326,7 +298,7 @@ func TestMaxStreams(t *testing.T) { sse.OnBothPaths(t, testMaxStreams) }
 
 func testMaxStreams(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 10, Options{MaxStreams: 1})
-	f.publish(t, 1)
+	PublishTestEvents(t, f.log, 1)
 	s := f.srv.Open(t, "/")
 	s.Next(t)
 	resp, b := f.srv.Get(t, "/") // the response ends by itself
@@ -343,7 +315,7 @@ func testMaxStreams(t *testing.T, p sse.Path) {
 	if resp, _ = f.srv.Get(t, "/?symbols=NOPE"); resp.StatusCode != 400 {
 		t.Errorf("a bad query on a full server: %s, want 400", resp.Status)
 	}
-	body := scrape(t, f.reg)
+	body := Scrape(t, f.reg)
 	for _, want := range []string{`tickertape_rejected_total{limit="max_streams"} 1`, `tickertape_rejected_total{limit="bad_request"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
@@ -359,7 +331,7 @@ func TestSlowClientIsLappedOthersSeeEverything(t *testing.T) {
 
 func testSlowClientIsLappedOthersSeeEverything(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 2048, Options{WriteTimeout: time.Minute})
-	f.publish(t, 1)
+	PublishTestEvents(t, f.log, 1)
 
 	// The slow client: a connection of its own that reads nothing for now.
 	slow := f.srv.Stalled(t, "/")
@@ -408,7 +380,7 @@ func testSlowClientIsLappedOthersSeeEverything(t *testing.T, p sse.Path) {
 	if err != nil || snap.Name != "snapshot" {
 		t.Fatalf("after reset: %s %v", snap.Name, err)
 	}
-	if !strings.Contains(scrape(t, f.reg), `tickertape_resets_total{reason="lapped"} 1`) {
+	if !strings.Contains(Scrape(t, f.reg), `tickertape_resets_total{reason="lapped"} 1`) {
 		t.Error("lapped reset not counted")
 	}
 }
@@ -419,11 +391,11 @@ func TestStuckClientIsDropped(t *testing.T) { sse.OnBothPaths(t, testStuckClient
 
 func testStuckClientIsDropped(t *testing.T, p sse.Path) {
 	f := newFixture(t, p, 256, Options{WriteTimeout: 200 * time.Millisecond})
-	f.publish(t, 1)
+	PublishTestEvents(t, f.log, 1)
 	f.srv.Stalled(t, "/") // reads nothing, ever
 	pad := strings.Repeat("x", 4096)
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(scrape(t, f.reg), `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"} 1`) {
+	for !strings.Contains(Scrape(t, f.reg), `tickertape_streams_dropped_total{cause="write_timeout",transport="sse"} 1`) {
 		if time.Now().After(deadline) {
 			t.Fatal("stuck client was never dropped")
 		}
@@ -432,27 +404,4 @@ func testStuckClientIsDropped(t *testing.T, p sse.Path) {
 		}
 		time.Sleep(20 * time.Millisecond) // pacing the publisher, not synchronising
 	}
-}
-
-func scrape(t *testing.T, reg *prometheus.Registry) string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, mf := range mfs {
-		for _, m := range mf.Metric {
-			b.WriteString(mf.GetName() + "{")
-			for i, l := range m.Label {
-				if i > 0 {
-					b.WriteString(",")
-				}
-				fmt.Fprintf(&b, "%s=%q", l.GetName(), l.GetValue())
-			}
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			fmt.Fprintf(&b, "} %g\n", v)
-		}
-	}
-	return b.String()
 }

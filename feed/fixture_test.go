@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,16 +58,7 @@ func onBothPaths(t *testing.T, test func(t *testing.T, p path)) {
 
 func newFixture(t *testing.T, p path, size int, opts Options) *fixture {
 	t.Helper()
-	l, err := NewLog(TestSymbols, size, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	opts.Metrics = NewMetrics(reg)
-	if opts.Logger == nil {
-		opts.Logger = DiscardLogger()
-	}
-	h := NewHub(l, opts)
+	l, h, reg := NewTestHub(t, size, opts)
 	f := &fixture{log: l, hub: h, reg: reg, path: p}
 	if p == h2TLS {
 		f.srv = httptest.NewUnstartedServer(h.SSEHandler())
@@ -93,24 +83,6 @@ func newFixture(t *testing.T, p path, size int, opts Options) *fixture {
 		}
 	})
 	return f
-}
-
-// publishQuotes publishes n quotes, round robin over the symbols, and a
-// market event after every third.
-func (f *fixture) publish(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		var err error
-		if i%4 == 3 {
-			err = f.log.Publish("market", "", TestMarket{Index: float64(i)})
-		} else {
-			s := TestSymbols[i%len(TestSymbols)]
-			err = f.log.Publish("quote", s, TestQuote{Symbol: s, Price: float64(100 + i)})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // rawStream opens a stream on a raw connection that reads nothing until
@@ -184,27 +156,4 @@ func id(t *testing.T, ev Event) uint64 {
 		t.Fatalf("event %s has id %q: %v", ev.Name, ev.ID, err)
 	}
 	return n
-}
-
-func scrape(t *testing.T, reg *prometheus.Registry) string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, mf := range mfs {
-		for _, m := range mf.Metric {
-			b.WriteString(mf.GetName() + "{")
-			for i, l := range m.Label {
-				if i > 0 {
-					b.WriteString(",")
-				}
-				fmt.Fprintf(&b, "%s=%q", l.GetName(), l.GetValue())
-			}
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			fmt.Fprintf(&b, "} %g\n", v)
-		}
-	}
-	return b.String()
 }

@@ -47,7 +47,7 @@ func TestUnwantedEventsWakeNobody(t *testing.T) { onBothPaths(t, testUnwantedEve
 
 func testUnwantedEventsWakeNobody(t *testing.T, p path) {
 	f := newFixture(t, p, 1000, Options{})
-	f.publish(t, 4)
+	PublishTestEvents(t, f.log, 4)
 	none := f.openStream(t, "?symbols=GOOG&events=score", nil) // no score is published
 	some := f.openStream(t, "?symbols=AAPL&events=quote", nil)
 	none.next(t)
@@ -56,7 +56,7 @@ func testUnwantedEventsWakeNobody(t *testing.T, p path) {
 	subSome := f.watchedSub(t, KindQuote, "AAPL")
 
 	const n = 400
-	f.publish(t, n) // quotes of all three symbols, and market events
+	PublishTestEvents(t, f.log, n) // quotes of all three symbols, and market events
 	wanted := 0
 	for i := range n {
 		if i%4 != 3 && i%3 == 0 {
@@ -98,11 +98,11 @@ func TestIdleSubscriberIsNotLapped(t *testing.T) { onBothPaths(t, testIdleSubscr
 
 func testIdleSubscriberIsNotLapped(t *testing.T, p path) {
 	f := newFixture(t, p, 16, Options{})
-	f.publish(t, 4)
+	PublishTestEvents(t, f.log, 4)
 	s := f.openStream(t, "?symbols=GOOG&events=score", nil)
 	s.next(t) // snapshot
 	f.watchedSub(t, KindScore, "GOOG")
-	f.publish(t, 200) // 12 rings' worth, none of it for s
+	PublishTestEvents(t, f.log, 200) // 12 rings' worth, none of it for s
 	if err := f.log.Publish("score", "GOOG", map[string]any{"symbol": "GOOG", "score": 3}); err != nil {
 		t.Fatal(err)
 	}

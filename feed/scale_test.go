@@ -82,7 +82,7 @@ func TestIdleStreamsHeap(t *testing.T) {
 	const n = 10000
 	const maxStreamBytes = 1536 // about 1230 measured
 	f := newFixture(t, hijacked, 1000, Options{MaxStreams: 2 * n})
-	f.publish(t, 8)
+	PublishTestEvents(t, f.log, 8)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -75,14 +75,8 @@ type pipeServer struct {
 // test.
 func startPipeServer(t *testing.T, size int, opts Options) *pipeServer {
 	t.Helper()
-	l, err := NewLog(TestSymbols, size, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	opts.Metrics = NewMetrics(reg)
 	opts.Logger = DiscardLogger()
-	h := NewHub(l, opts)
+	l, h, reg := NewTestHub(t, size, opts)
 	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	srv := &http.Server{Handler: h.SSEHandler()}
 	served := make(chan struct{})
@@ -274,7 +268,7 @@ func TestThrottleFromState(t *testing.T) {
 		}
 		checkDelivery(t, evs, last, back+interval, marketsBetween(back, back+interval))
 
-		body := scrape(t, ps.reg)
+		body := Scrape(t, ps.reg)
 		for _, want := range []string{`tickertape_resets_total{reason="lapped"} 0`, `tickertape_resets_total{reason="too_old"} 0`,
 			`tickertape_replay_total{result="hit"} 1`} {
 			if !strings.Contains(body, want) {

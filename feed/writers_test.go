@@ -18,7 +18,7 @@ import (
 func TestFullSocketMovesToSlowPathLosingNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, hijacked, 8192, Options{WriteTimeout: time.Minute})
-	f.publish(t, 1)
+	PublishTestEvents(t, f.log, 1)
 	conn := f.rawStream(t) // reads nothing for now
 	metric := func(way string) string {
 		return `tickertape_slow_path_total{transport="sse",way="` + way + `"} `
@@ -27,7 +27,7 @@ func TestFullSocketMovesToSlowPathLosingNothing(t *testing.T) {
 
 	pad := strings.Repeat("x", 4093) // frames of odd sizes: the socket fills mid-frame
 	sent := 0
-	for !strings.Contains(scrape(t, f.reg), metric("slow")+"1") {
+	for !strings.Contains(Scrape(t, f.reg), metric("slow")+"1") {
 		if sent >= 7000 {
 			t.Fatalf("%d events of 4 kB and the stream never left the writers", sent)
 		}
@@ -65,7 +65,7 @@ func TestFullSocketMovesToSlowPathLosingNothing(t *testing.T) {
 	if ev, err := r.Next(); err != nil || ev.Name != "market" || id(t, ev) != newest+1 {
 		t.Fatalf("back on the writers: %s %v, want market %d", ev.Name, err, newest+1)
 	}
-	if body := scrape(t, f.reg); strings.Contains(body, `tickertape_resets_total{reason="lapped"} 1`) {
+	if body := Scrape(t, f.reg); strings.Contains(body, `tickertape_resets_total{reason="lapped"} 1`) {
 		t.Error("the slow stream was lapped")
 	}
 	t.Logf("the socket filled after %d events of 4 kB", sent)
@@ -75,9 +75,9 @@ func TestFullSocketMovesToSlowPathLosingNothing(t *testing.T) {
 func waitFor(t *testing.T, f *fixture, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(scrape(t, f.reg), want) {
+	for !strings.Contains(Scrape(t, f.reg), want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("metrics never showed %s:\n%s", want, scrape(t, f.reg))
+			t.Fatalf("metrics never showed %s:\n%s", want, Scrape(t, f.reg))
 		}
 		time.Sleep(10 * time.Millisecond) // polling an outside view, not synchronising
 	}
@@ -89,7 +89,7 @@ func TestCloseFinishesStreams(t *testing.T) { onBothPaths(t, testCloseFinishesSt
 
 func testCloseFinishesStreams(t *testing.T, p path) {
 	f := newFixture(t, p, 100, Options{})
-	f.publish(t, 3)
+	PublishTestEvents(t, f.log, 3)
 	s := f.openStream(t, "", nil)
 	conn := f.rawStream(t)
 	br := bufio.NewReader(conn)
@@ -131,10 +131,10 @@ func TestMiddlewareThatHidesTheConnection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, hijacked, 100, Options{})
 	f.srv.Config.Handler = hideConn(f.hub.SSEHandler())
-	f.publish(t, 3)
+	PublishTestEvents(t, f.log, 3)
 	s := f.openStream(t, "?events=quote", nil)
 	s.next(t)
-	f.publish(t, 8)
+	PublishTestEvents(t, f.log, 8)
 	for range 6 {
 		if ev := s.next(t); ev.Name != "quote" {
 			t.Fatalf("%s", ev.Name)
@@ -170,7 +170,7 @@ func TestClientThatLeavesIsReleased(t *testing.T) {
 	}
 	t.Parallel()
 	f := newFixture(t, hijacked, 100, Options{Heartbeat: time.Hour, MaxStreams: 1})
-	f.publish(t, 3)
+	PublishTestEvents(t, f.log, 3)
 	for range 3 { // with -max-streams 1, each must be released for the next
 		conn := f.rawStream(t)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -183,7 +183,7 @@ func TestClientThatLeavesIsReleased(t *testing.T) {
 		conn.Close()
 		waitFor(t, f, `tickertape_clients{transport="sse"} 0`)
 	}
-	body := scrape(t, f.reg)
+	body := Scrape(t, f.reg)
 	if !strings.Contains(body, `tickertape_streams_dropped_total{cause="client_gone",transport="sse"} 3`) ||
 		strings.Contains(body, `tickertape_streams_dropped_total{cause="write_`) {
 		t.Errorf("clients that left were not counted as 3 client_gone, or were counted as failed writes:\n%s", body)
