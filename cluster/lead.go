@@ -293,16 +293,16 @@ func (cd *Candidate) lead(ctx context.Context, log Log, rev uint64, value []byte
 	}
 	end(nil)
 	<-renewed // no renewal after the release
+	// However the term ended, a lease the broker still has as this term's
+	// is freed now, for a standby to win at its next try.
+	cd.release(value)
 	switch {
 	case ctx.Err() != nil:
-		cd.release(value)
 		c.logger.Info("this node stopped leading: it is stopping; a standby takes over", "node", cd.opts.Name)
 		return nil
 	case errors.Is(err, errLeaseLost):
-		cd.release(value) // if the broker still has it as this node's, free it now
 		c.logger.Warn("this node stepped down: it stands by", "node", cd.opts.Name, "why", err)
 	default:
-		cd.release(value)
 		c.logger.Error("this node stepped down: its market failed", "node", cd.opts.Name, "err", err)
 	}
 	return err
