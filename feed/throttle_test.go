@@ -75,7 +75,6 @@ type pipeServer struct {
 // test.
 func startPipeServer(t *testing.T, size int, opts Options) *pipeServer {
 	t.Helper()
-	opts.Logger = DiscardLogger()
 	l, h, reg := NewTestHub(t, size, opts)
 	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	srv := &http.Server{Handler: h.SSEHandler()}
