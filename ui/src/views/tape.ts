@@ -93,6 +93,11 @@ export class Tape implements View {
     this.pageId = null;
     this.pageVersion++;
     this.needLoad = true;
+    // The last symbol's trades leave now, not at the next paint: until this
+    // symbol's come, the list says so rather than showing another's.
+    while (this.rows.length) this.rows.pop()!.el.remove();
+    setText(this.empty, 'Loading trades…');
+    this.empty.hidden = false;
   }
 
   /** Fetches the symbol's last trades; until they come the list shows what the page has seen. */
