@@ -151,6 +151,10 @@ func (p *probe) get(ctx context.Context, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Uncompressed: a server that gzips its answer allocates a compressor
+	// for it (up to about 900 KiB for /metrics), which would be counted in the
+	// very memory the probe reads.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", path, err)
