@@ -135,6 +135,18 @@ func TestRoutes(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("%s: %s %q, want immutable caching", asset, resp.Status, resp.Header.Get("Cache-Control"))
 	}
+	// With nosniff, a browser runs a script or applies a style sheet only
+	// when its Content-Type says so.
+	for ext, want := range map[string]string{".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"} {
+		for _, f := range strings.Split(indexBody, `"`) {
+			if !strings.HasPrefix(f, "/") || !strings.HasSuffix(f, ext) {
+				continue
+			}
+			if resp, _ := sse.Get(t, s.url+f); resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), want) {
+				t.Errorf("%s: %s %q, want %s", f, resp.Status, resp.Header.Get("Content-Type"), want)
+			}
+		}
+	}
 	for _, enc := range []struct{ accept, want string }{{"gzip", "gzip"}, {"gzip, deflate, br", "br"}, {"br;q=0, gzip", "gzip"}} {
 		resp, zipped := sse.Get(t, s.url+asset, "Accept-Encoding", enc.accept)
 		if resp.Header.Get("Content-Encoding") != enc.want || resp.Header.Get("Vary") != "Accept-Encoding" || len(zipped) >= len(plain) {
