@@ -126,3 +126,41 @@ func FuzzWSFraming(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEntryFrames proves that the ring's entries, whose two encodings
+// share one buffer and are encoded in a scratch kept between events, hold
+// the same frames as chunkedSSE and framedWS make, whatever came before.
+func FuzzEntryFrames(f *testing.F) {
+	f.Add(uint64(12), "quote", []byte(`{"a":1}`))
+	f.Add(uint64(0), "market", []byte("1\r\n2\n3"))
+	f.Add(uint64(1<<63), "q", bytes.Repeat([]byte("2"), 70000)) // past maxScratch
+	f.Add(uint64(7), "a\n", []byte("{}"))                       // a name the encoder refuses
+	var scratch []byte
+	f.Fuzz(func(t *testing.T, id uint64, name string, data []byte) {
+		e := entry{id: id}
+		var err error
+		scratch, err = frameEntry(&e, scratch, name, data)
+		chunk, frame, err1 := chunkedSSE(id, name, data)
+		wire, msg, err2 := framedWS(id, name, data)
+		if (err != nil) != (err1 != nil || err2 != nil) {
+			t.Fatalf("frameEntry: %v; chunkedSSE: %v; framedWS: %v", err, err1, err2)
+		}
+		if err != nil {
+			return
+		}
+		for _, c := range []struct {
+			what      string
+			got, want []byte
+		}{{"chunk", e.sseWire(), chunk}, {"frame", e.sse(), frame}, {"WebSocket frame", e.wsWire(), wire}, {"message", e.ws(), msg}} {
+			if !bytes.Equal(c.got, c.want) {
+				t.Fatalf("%s %q, want %q", c.what, c.got, c.want)
+			}
+		}
+		if cap(e.sseWire()) != len(e.sseWire()) || cap(e.sse()) != len(e.sse()) {
+			t.Fatal("an append to the event-stream frame would overwrite the WebSocket frame after it")
+		}
+		if len(e.frames) != cap(e.frames) {
+			t.Fatalf("frames hold %d bytes in %d", len(e.frames), cap(e.frames))
+		}
+	})
+}

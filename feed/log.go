@@ -19,15 +19,63 @@ var ErrClosed = errors.New("feed: log closed")
 // never changed after, so subscribers may hold them without a lock. Each
 // encoding is made once with its transport framing around it (an HTTP/1.1
 // chunk; a WebSocket frame header), for the connections the hub's writers
-// own; the bare frame is a slice of the same bytes.
+// own; the bare frame is a slice of the same bytes. Both encodings share
+// one exactly sized buffer: the ring holds thousands of entries (ten
+// thousand by default), so a buffer each, grown by append, would cost
+// their slack a thousand times over.
 type entry struct {
-	id      uint64
-	kind    Kind
-	sym     int    // index into Log.symbols, or -1 for a market-wide event
-	sse     []byte // the event-stream frame
-	ws      []byte // the WebSocket twin's message
-	sseWire []byte // sse as one HTTP/1.1 chunk
-	wsWire  []byte // ws as one unmasked WebSocket text frame
+	id     uint64
+	frames []byte // the event-stream frame as one chunk, then the twin's message as one unmasked text frame
+	sym    int    // index into Log.symbols, or -1 for a market-wide event
+	split  int32  // where the WebSocket frame starts in frames
+	kind   Kind
+	sseHdr uint8 // length of the chunk-size line that frames starts with
+	wsHdr  uint8 // length of the WebSocket frame header at split
+}
+
+// sseWire is the event-stream frame as one HTTP/1.1 chunk.
+func (e *entry) sseWire() []byte { return e.frames[:e.split:e.split] }
+
+// sse is the event-stream frame.
+func (e *entry) sse() []byte {
+	end := e.split - int32(len(crlf))
+	return e.frames[e.sseHdr:end:end]
+}
+
+// wsWire is the twin's message as one unmasked WebSocket text frame.
+func (e *entry) wsWire() []byte { return e.frames[e.split:] }
+
+// ws is the twin's message.
+func (e *entry) ws() []byte { return e.frames[e.split+int32(e.wsHdr):] }
+
+// maxScratch bounds the encoding buffer a log keeps between events, so
+// that one huge event does not hold its size for good.
+const maxScratch = 64 << 10
+
+// frameEntry encodes event name with data raw into e.frames, in both
+// transports' framing, using scratch as room to encode in, and returns the
+// scratch to keep for the next event.
+func frameEntry(e *entry, scratch []byte, name string, raw []byte) ([]byte, error) {
+	b, err := AppendSSE(scratch[:0], e.id, name, raw)
+	if err != nil {
+		return scratch, err
+	}
+	n := len(b)
+	if b, err = appendWS(b, e.id, name, raw); err != nil {
+		return scratch, err
+	}
+	sse, ws := b[:n], b[n:]
+	var ch, wh [maxChunkHeader]byte
+	chunk, head := appendChunkHeader(ch[:0], len(sse)), appendWSHeader(wh[:0], opText, len(ws))
+	f := make([]byte, 0, len(chunk)+len(sse)+len(crlf)+len(head)+len(ws))
+	f = append(append(append(f, chunk...), sse...), crlf...)
+	split := len(f)
+	f = append(append(f, head...), ws...)
+	e.frames, e.split, e.sseHdr, e.wsHdr = f, int32(split), uint8(len(chunk)), uint8(len(head))
+	if cap(b) > maxScratch {
+		return nil, nil
+	}
+	return b, nil
 }
 
 // Log is the event log: a ring of the newest events, written by one writer
@@ -58,6 +106,7 @@ type Log struct {
 	market  []byte   // newest market JSON
 	// What throttled streams read instead of the ring (throttle.go).
 	conflation conflation
+	scratch    []byte // where appendLocked encodes an event before framing it
 }
 
 // NewLog returns a log for the given symbols that keeps the newest size
@@ -132,10 +181,7 @@ func (l *Log) appendLocked(id uint64, kind Kind, sym int, name string, raw []byt
 	}
 	e := entry{id: id, kind: kind, sym: sym}
 	var err error
-	if e.sseWire, e.sse, err = chunkedSSE(id, name, raw); err != nil {
-		return err
-	}
-	if e.wsWire, e.ws, err = framedWS(id, name, raw); err != nil {
+	if l.scratch, err = frameEntry(&e, l.scratch, name, raw); err != nil {
 		return err
 	}
 	l.ring[id%uint64(len(l.ring))] = e
@@ -223,7 +269,10 @@ func (l *Log) sharedSnapshotLocked(enc Transport) *framed {
 
 // snapshotLocked builds a snapshot from the newest state. Callers hold mu.
 func (l *Log) snapshotLocked(syms []bool) ([]byte, uint64) {
-	b := make([]byte, 0, 256*len(l.symbols))
+	// Sized exactly: a crowd that connects at once makes one each.
+	n := len(`{"quotes":,"scores":,"statuses":,"session":,"market":}`) + listLen(l.quotes, syms) +
+		listLen(l.scores, syms) + listLen(l.status, syms) + max(len(l.session), len("null")) + max(len(l.market), len("null"))
+	b := make([]byte, 0, n)
 	b = append(b, `{"quotes":`...)
 	b = appendList(b, l.quotes, syms)
 	b = append(b, `,"scores":`...)
@@ -256,6 +305,17 @@ func appendList(b []byte, items [][]byte, syms []bool) []byte {
 		n++
 	}
 	return append(b, ']')
+}
+
+// listLen is the length of what appendList appends.
+func listLen(items [][]byte, syms []bool) int {
+	n := len("[]")
+	for i, it := range items {
+		if it != nil && (syms == nil || syms[i]) {
+			n += len(it) + 1 // and its comma: one more than the list has, a byte to spare
+		}
+	}
+	return n
 }
 
 func appendOrNull(b, raw []byte) []byte {

@@ -46,3 +46,26 @@ func TestSharedSnapshot(t *testing.T) {
 		t.Errorf("after a restore, the old snapshot: %s", d)
 	}
 }
+
+// TestSnapshotOneAllocation: a snapshot is built in one buffer of the size
+// it needs, since a crowd that connects at once makes one per event.
+func TestSnapshotOneAllocation(t *testing.T) {
+	l, err := NewLog(TestSymbols, 100, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sym := range TestSymbols {
+		l.Publish("quote", sym, TestQuote{Symbol: sym, Price: float64(i + 1)})
+		l.Publish("score", sym, map[string]any{"symbol": sym, "score": strings.Repeat("9", 300*i)})
+	}
+	l.Publish("market", "", map[string]any{"index": 100})
+	for _, syms := range [][]bool{nil, {true, false, true}} {
+		data, _ := l.Snapshot(syms)
+		if cap(data)-len(data) > 3 {
+			t.Errorf("a snapshot of %d bytes in a buffer of %d", len(data), cap(data))
+		}
+		if n := testing.AllocsPerRun(10, func() { l.Snapshot(syms) }); n != 1 {
+			t.Errorf("a snapshot of symbols %v took %v allocations, want 1", syms, n)
+		}
+	}
+}

@@ -289,21 +289,21 @@ func (b *batch) add(s *Subscription, f *framed) {
 // bytes-sent metric counts, on every path alike.
 func (s *Subscription) bareLen(e *entry) int {
 	if s.enc == WS {
-		return len(e.ws)
+		return len(e.ws())
 	}
-	return len(e.sse)
+	return len(e.sse())
 }
 
 func (s *Subscription) bytes(e *entry) []byte {
 	switch {
 	case s.enc == WS && s.wire:
-		return e.wsWire
+		return e.wsWire()
 	case s.enc == WS:
-		return e.ws
+		return e.ws()
 	case s.wire:
-		return e.sseWire
+		return e.sseWire()
 	}
-	return e.sse
+	return e.sse()
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -97,7 +97,7 @@ func (s *Subscription) conflate(msgs [][]byte, b *batch) [][]byte {
 	from := s.cursor
 	s.picked = s.picked[:0]
 	pick := func(e *entry) {
-		if e.sse != nil && e.id >= from && s.filter.wants(e) {
+		if e.frames != nil && e.id >= from && s.filter.wants(e) {
 			s.picked = append(s.picked, e)
 		}
 	}
