@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -218,5 +219,124 @@ func TestAFileSourcesHistoryAndItsEnd(t *testing.T) {
 	// small.csv: ACME trades from 14:30:00.687 to its last row at 23.19.
 	if len(h.Bars) < 3 || h.Bars[0].T != time.Date(2024, 3, 1, 14, 30, 0, 0, time.UTC).UnixMilli() || h.Bars[len(h.Bars)-1].C != 23.19 || vol < 1000 {
 		t.Errorf("ACME 5s bars from the file: %s", body)
+	}
+}
+
+// A fresh server's watchlist opens on every symbol's last trades in one
+// request: GET /api/trades?symbols= answers each symbol as the one-symbol
+// form does, with one id at or above the stream's, and the symbols list's
+// mistakes are the very errors /events answers for the same list.
+func TestTradesOfManySymbolsOfAFreshServer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "-seed", "4", "-rate", "400", "-max-filter-symbols", "3")
+	type trade struct {
+		T, P float64
+		S    int64
+	}
+	type batch struct {
+		ID      uint64
+		Symbols []struct {
+			Symbol string
+			Trades []trade
+		}
+	}
+	_, body := sse.Get(t, s.url+"/api/symbols")
+	var symbols []struct{ Symbol string }
+	json.Unmarshal([]byte(body), &symbols)
+
+	c := sse.Open(t, nil, s.url+"/events?symbols=AAPL,MSFT&events=quote")
+	defer c.Stop()
+	if ev := c.Next(t); ev.Name != "snapshot" {
+		t.Fatalf("first event %s", ev.Name)
+	}
+	seen := map[string][]trade{}
+	var last uint64
+	for n := 0; n < 4; {
+		ev := c.Next(t)
+		if ev.Name != "quote" {
+			continue
+		}
+		var q struct {
+			Symbol    string
+			TS, Price float64
+			Size      int64
+		}
+		if err := json.Unmarshal([]byte(ev.Data), &q); err != nil {
+			t.Fatal(err)
+		}
+		seen[q.Symbol] = append(seen[q.Symbol], trade{q.TS, q.Price, q.Size})
+		last = sse.ID(t, ev)
+		n++
+	}
+	// As in TestTradesOfAFreshServer, the trades may be a moment behind
+	// the stream: ask until their id has caught up.
+	var b batch
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, body := sse.Get(t, s.url+"/api/trades?symbols=&limit=200")
+		if err := json.Unmarshal([]byte(body), &b); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %v", resp.Status, body, err)
+		}
+		if b.ID >= last || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling the server's view
+	}
+	if b.ID < last || len(b.Symbols) != len(symbols) {
+		t.Fatalf("after quote %d: id %d, %d symbols of %d", last, b.ID, len(b.Symbols), len(symbols))
+	}
+	for i, st := range b.Symbols {
+		if st.Symbol != symbols[i].Symbol || len(st.Trades) != 200 {
+			t.Fatalf("symbol %d: %s with %d trades; want %s (the order of /api/symbols) with the morning's and the day's last 200", i, st.Symbol, len(st.Trades), symbols[i].Symbol)
+		}
+	}
+	for sym, qs := range seen {
+		for _, q := range qs {
+			found := false
+			for _, st := range b.Symbols {
+				found = found || (st.Symbol == sym && slices.Contains(st.Trades, q))
+			}
+			if !found {
+				t.Errorf("the stream's %s quote %+v (at or below id %d) is not among the batch's trades", sym, q, b.ID)
+			}
+		}
+	}
+
+	// Each symbol as the one-symbol form has it, asked just after: the
+	// batch's trades are its own, but for the trades made between the two
+	// answers (at most one per event between their ids).
+	for _, st := range b.Symbols[:5] {
+		var p struct {
+			Symbol string
+			ID     uint64
+			Trades []trade
+		}
+		_, body := sse.Get(t, s.url+"/api/trades?symbol="+st.Symbol+"&limit=200")
+		if err := json.Unmarshal([]byte(body), &p); err != nil || p.ID < b.ID {
+			t.Fatalf("%s: %s: %v", st.Symbol, body, err)
+		}
+		newer := 0
+		for newer < len(p.Trades) && !slices.Equal(p.Trades[:len(p.Trades)-newer], st.Trades[newer:]) {
+			newer++
+		}
+		if newer == len(p.Trades) || uint64(newer) > p.ID-b.ID {
+			t.Errorf("%s: the batch's trades (id %d) are not the one-symbol form's (id %d) up to %d newer ones", st.Symbol, b.ID, p.ID, newer)
+		}
+	}
+
+	// The list's mistakes: the error /events gives for the same symbols.
+	for _, q := range []string{"NOPE", "aapl,NOPE,Zzz,nope", "AAPL,MSFT,XOM,JPM"} {
+		resp, body := sse.Get(t, s.url+"/api/trades?symbols="+q)
+		eresp, ebody := sse.Get(t, s.url+"/events?symbols="+q)
+		var e map[string]any
+		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == nil || body != ebody || eresp.StatusCode != 400 {
+			t.Errorf("symbols=%s: %s %s, want 400 with the error of /events (%s %s)", q, resp.Status, body, eresp.Status, ebody)
+		}
+	}
+	for _, q := range []string{"symbols=AAPL&limit=201", "symbols=AAPL&symbol=AAPL", "symbols=AAPL&interval=1m"} {
+		resp, body := sse.Get(t, s.url+"/api/trades?"+q)
+		var e map[string]any
+		if resp.StatusCode != 400 || json.Unmarshal([]byte(body), &e) != nil || e["error"] == nil {
+			t.Errorf("%q: %s %s, want 400 with a JSON error", q, resp.Status, body)
+		}
 	}
 }

@@ -102,7 +102,7 @@ func newNode(ctx context.Context, cfg *config, logger *slog.Logger) (_ *node, er
 	// Bench runs from the dashboard; they end when the server shuts down.
 	n.jobs = bench.NewJobs(bench.JobsOptions{Done: n.log.Done(), Logger: logger, Server: startInProcess})
 	handler, err := routes(routeDeps{
-		hub: n.hub, jobs: n.jobs, history: bars.Handler(), trades: bars.TradesHandler(), symbols: symbols, registry: reg, dist: dashboardFS(),
+		hub: n.hub, jobs: n.jobs, history: bars.Handler(), trades: bars.TradesHandler(query), symbols: symbols, registry: reg, dist: dashboardFS(),
 		corsOrigins: splitList(cfg.corsOrigins), pprof: cfg.pprof, benchAPI: cfg.benchAPI,
 		query: query, health: cn.Health,
 	})

@@ -13,7 +13,8 @@
 //     [ErrClosed].
 //   - [Log.ParseQuery] turns a request's query into a [Filter] (symbols,
 //     event kinds, throttle), within [QueryLimits], or a [RequestError] that
-//     names every bad parameter.
+//     names every bad parameter; [ParseSymbols] reads its symbols list, for
+//     the other endpoints that take one.
 //   - [Log.Subscribe] makes a [Subscription]: a cursor into the ring plus a
 //     filter. [Subscription.Run] is the one delivery loop of both
 //     transports: it drains every frame past the cursor in one batch, hands

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -74,36 +75,14 @@ func (l *Log) ParseQuery(rawQuery string, lim QueryLimits) (Filter, error) {
 	}
 
 	if v := q.Get("symbols"); v != "" {
-		limit := lim.MaxSymbols
-		if limit <= 0 {
-			limit = 2 * len(l.symbols)
+		syms, err := ParseSymbols(v, l.symIndex, lim)
+		if re, ok := errors.AsType[*RequestError](err); ok && len(re.UnknownSymbols) > 0 {
+			bad.UnknownSymbols = re.UnknownSymbols
+			msgs = append(msgs, re.Message)
+		} else if err != nil {
+			return f, err // too many names: said alone, at once
 		}
-		names := strings.Split(v, ",")
-		if len(names) > limit {
-			return f, &RequestError{Status: 400, Message: fmt.Sprintf("symbols names %d symbols; at most %d are allowed in one filter", len(names), limit)}
-		}
-		f.Symbols = make([]bool, len(l.symbols))
-		any := false
-		for _, n := range names {
-			n = strings.ToUpper(strings.TrimSpace(n))
-			if n == "" {
-				continue
-			}
-			i, ok := l.symIndex[n]
-			if !ok {
-				if !slices.Contains(bad.UnknownSymbols, n) {
-					bad.UnknownSymbols = append(bad.UnknownSymbols, n)
-				}
-				continue
-			}
-			f.Symbols[i] = true
-			any = true
-		}
-		if len(bad.UnknownSymbols) > 0 {
-			msgs = append(msgs, fmt.Sprintf("unknown symbol(s) %s; GET /api/symbols lists them", quoteList(bad.UnknownSymbols)))
-		} else if !any {
-			f.Symbols = nil // "symbols=" or "symbols=,": all, as if absent
-		}
+		f.Symbols = syms
 	}
 	if v := q.Get("events"); v != "" {
 		for _, n := range strings.Split(v, ",") {
@@ -140,6 +119,52 @@ func (l *Log) ParseQuery(rawQuery string, lim QueryLimits) (Filter, error) {
 		return Filter{}, bad
 	}
 	return f, nil
+}
+
+// ParseSymbols reads a symbols parameter as /events has it (docs/API.md): a
+// comma list of names of index (symbol to position), case-insensitive,
+// spaces around names ignored. It returns one flag per symbol, or nil for
+// all when the list names none ("" or ","). More names than lim allows is
+// a *RequestError saying so; unknown names are one naming each in
+// UnknownSymbols. Every endpoint that takes a symbols list reads it here.
+func ParseSymbols(list string, index map[string]int, lim QueryLimits) ([]bool, error) {
+	if list == "" {
+		return nil, nil
+	}
+	limit := lim.MaxSymbols
+	if limit <= 0 {
+		limit = 2 * len(index)
+	}
+	names := strings.Split(list, ",")
+	if len(names) > limit {
+		return nil, &RequestError{Status: 400, Message: fmt.Sprintf("symbols names %d symbols; at most %d are allowed in one filter", len(names), limit)}
+	}
+	flags := make([]bool, len(index))
+	var unknown []string
+	any := false
+	for _, n := range names {
+		n = strings.ToUpper(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		i, ok := index[n]
+		if !ok {
+			if !slices.Contains(unknown, n) {
+				unknown = append(unknown, n)
+			}
+			continue
+		}
+		flags[i] = true
+		any = true
+	}
+	if len(unknown) > 0 {
+		return nil, &RequestError{Status: 400, UnknownSymbols: unknown,
+			Message: fmt.Sprintf("unknown symbol(s) %s; GET /api/symbols lists them", quoteList(unknown))}
+	}
+	if !any {
+		return nil, nil // "symbols=,": all, as if absent
+	}
+	return flags, nil
 }
 
 // LastEventID returns the id of the last event a client saw, from which

@@ -3,6 +3,7 @@ package history
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -109,6 +110,7 @@ type series struct{ ring[Bar] }
 type Store struct {
 	// Set at construction, then read-only.
 	index map[string]int
+	names []string // by symbol index
 	keep  int
 
 	// Guarded by mu.
@@ -128,7 +130,7 @@ func New(symbols []string, opts Options) *Store {
 			keep = max(minKeep, per)
 		}
 	}
-	s := &Store{index: make(map[string]int, len(symbols)), keep: keep, series: make([][len(Intervals)]series, len(symbols)),
+	s := &Store{index: make(map[string]int, len(symbols)), names: slices.Clone(symbols), keep: keep, series: make([][len(Intervals)]series, len(symbols)),
 		tapes: make([]tape, len(symbols)), morning: make([]bool, len(symbols))}
 	for i, sym := range symbols {
 		s.index[sym] = i

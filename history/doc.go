@@ -21,5 +21,7 @@
 //
 // [Store.TradesHandler] serves GET /api/trades?symbol=S[&limit=N]: the
 // symbol's last trades ([TradesKept] are kept), oldest first, with the same
-// id, morning included.
+// id, morning included; with symbols=A,B (or symbols= for all) it serves
+// many symbols' in one answer ([Store.TradesOf]: one id for all), the list
+// read by [feed.ParseSymbols] as /events reads it.
 package history

@@ -2,6 +2,7 @@ package history
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -32,10 +33,16 @@ func (s *Store) Handler() http.Handler {
 }
 
 // TradesHandler serves GET /api/trades?symbol=S[&limit=N] (API.md): the
-// symbol's last trades, for time and sales. Mistakes are answered as
-// Handler answers them.
-func (s *Store) TradesHandler() http.Handler {
+// symbol's last trades, for time and sales; and, with symbols=A,B (or
+// symbols= for all) instead of symbol, those of many symbols in one answer,
+// for a watchlist's sparklines, the list read as /events reads it, within
+// lim. Mistakes are answered as Handler answers them.
+func (s *Store) TradesHandler(lim feed.QueryLimits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, many := r.URL.Query()["symbols"]; many {
+			s.serveTradesOf(w, r.URL.RawQuery, lim)
+			return
+		}
 		q, err := readQuery(r.URL.RawQuery, "symbol", "limit")
 		if err != nil {
 			feed.WriteError(w, err)
@@ -54,6 +61,34 @@ func (s *Store) TradesHandler() http.Handler {
 		}
 		writeJSON(w, p)
 	})
+}
+
+// serveTradesOf answers GET /api/trades?symbols=A,B[&limit=N].
+func (s *Store) serveTradesOf(w http.ResponseWriter, rawQuery string, lim feed.QueryLimits) {
+	q, err := readQuery(rawQuery, "symbols", "limit")
+	if err != nil {
+		feed.WriteError(w, err)
+		return
+	}
+	syms, err := feed.ParseSymbols(q.values.Get("symbols"), s.index, lim)
+	if re, ok := errors.AsType[*feed.RequestError](err); ok && len(re.UnknownSymbols) > 0 {
+		q.bad.UnknownSymbols = re.UnknownSymbols
+		q.msgs = append(q.msgs, re.Message)
+	} else if err != nil {
+		feed.WriteError(w, err) // too many names: said alone, as /events says it
+		return
+	}
+	limit := q.limit(DefaultTrades, TradesKept)
+	if err := q.err(); err != nil {
+		feed.WriteError(w, err)
+		return
+	}
+	b, err := s.TradesOf(syms, limit)
+	if err != nil { // the query has checked everything TradesOf checks
+		feed.WriteError(w, &feed.RequestError{Status: http.StatusBadRequest, Message: err.Error()})
+		return
+	}
+	writeJSON(w, b)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

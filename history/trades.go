@@ -16,6 +16,18 @@ type TradePage struct {
 	Trades []Trade `json:"trades"`
 }
 
+// SymbolTrades is one symbol's last trades in a [TradesBatch].
+type SymbolTrades struct {
+	Symbol string  `json:"symbol"`
+	Trades []Trade `json:"trades"`
+}
+
+// TradesBatch is the answer to one trades request for several symbols.
+type TradesBatch struct {
+	ID      uint64         `json:"id"`
+	Symbols []SymbolTrades `json:"symbols"`
+}
+
 const (
 	// TradesKept is how many trades each symbol keeps, the newest.
 	TradesKept = 200
@@ -51,4 +63,29 @@ func (s *Store) Trades(symbol string, limit int) (TradePage, error) {
 	p.ID = s.id
 	s.mu.RUnlock()
 	return p, nil
+}
+
+// TradesOf returns the newest limit trades (1 to TradesKept) of each
+// symbol whose flag is set in syms (one flag per symbol, in the order New
+// had them; nil for all), in that order, each oldest first, with the id of
+// the newest event folded in: one id for all, taken with their trades.
+func (s *Store) TradesOf(syms []bool, limit int) (TradesBatch, error) {
+	if syms != nil && len(syms) != len(s.names) {
+		return TradesBatch{}, fmt.Errorf("history: %d symbol flags for %d symbols", len(syms), len(s.names))
+	}
+	if limit < 1 || limit > TradesKept {
+		return TradesBatch{}, fmt.Errorf("history: trades limit %d: want 1 to %d", limit, TradesKept)
+	}
+	b := TradesBatch{Symbols: []SymbolTrades{}}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, sym := range s.names {
+		if syms != nil && !syms[i] {
+			continue
+		}
+		t := &s.tapes[i]
+		b.Symbols = append(b.Symbols, SymbolTrades{Symbol: sym, Trades: t.tail(make([]Trade, 0, min(limit, len(t.buf))), limit)})
+	}
+	b.ID = s.id
+	return b, nil
 }

@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ func TestTheLastTradesThroughHTTP(t *testing.T) {
 	defer log.Close()
 	s := history.New(names, history.Options{})
 	sink := s.Sink(log, log.Newest)
-	srv := httptest.NewServer(s.TradesHandler())
+	srv := httptest.NewServer(s.TradesHandler(feed.QueryLimits{}))
 	defer srv.Close()
 
 	var p history.TradePage
@@ -95,6 +96,107 @@ func TestTheLastTradesThroughHTTP(t *testing.T) {
 		{"symbol=AAPL&interval=1m", []string{`"interval"`, "symbol, limit"}, "unknownParams"},
 		{"symbol=AAPL&limit=5&limit=6", []string{"limit given 2 times"}, ""},
 		{"symbol=ZZZ&limit=-1&since=0", []string{`"ZZZ"`, `limit "-1"`, `"since"`}, "unknownSymbols"},
+	} {
+		var e map[string]any
+		resp, body := get(t, srv, "/api/trades?"+c.query, &e)
+		msg, _ := e["error"].(string)
+		if resp.StatusCode != 400 || msg == "" {
+			t.Errorf("%q: %s %s, want 400 with a JSON error", c.query, resp.Status, body)
+			continue
+		}
+		for _, n := range c.names {
+			if !strings.Contains(msg, n) {
+				t.Errorf("%q: error %q does not name %s", c.query, msg, n)
+			}
+		}
+		if c.field != "" && e[c.field] == nil {
+			t.Errorf("%q: no %s in %s", c.query, c.field, body)
+		}
+	}
+}
+
+// Many symbols' last trades in one request, through HTTP: each symbol's
+// trades as the one-symbol form has them, in the order of the symbols, with
+// one id; symbols= is every symbol; the list's mistakes are named as
+// /events names them, its limit included.
+func TestTheLastTradesOfManySymbolsThroughHTTP(t *testing.T) {
+	names := []string{"AAPL", "MSFT", "XOM"}
+	log, err := feed.NewLog(names, 100, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	s := history.New(names, history.Options{})
+	sink := s.Sink(log, log.Newest)
+	srv := httptest.NewServer(s.TradesHandler(feed.QueryLimits{MaxSymbols: 4}))
+	defer srv.Close()
+
+	var b history.TradesBatch
+	get(t, srv, "/api/trades?symbols=", &b)
+	if b.ID != 0 || len(b.Symbols) != 3 || b.Symbols[2].Symbol != "XOM" || b.Symbols[2].Trades == nil || len(b.Symbols[2].Trades) != 0 {
+		t.Fatalf("before any trade: %+v, want every symbol with an empty list and id 0", b)
+	}
+
+	// AAPL trades 60 times (the last of size 61), MSFT twice, XOM never.
+	for k := range 62 {
+		sym := "AAPL"
+		if k%31 == 30 {
+			sym = "MSFT"
+		}
+		q := &market.Quote{Symbol: sym, Price: 100 + float64(k), Size: int64(k + 1), TS: 1000 + float64(k)}
+		if err := sink.Publish(market.EventQuote, sym, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one := func(sym, limit string) history.TradePage {
+		var p history.TradePage
+		get(t, srv, "/api/trades?symbol="+sym+limit, &p)
+		return p
+	}
+	for _, c := range []struct {
+		query, limit string
+		want         []string
+	}{
+		{"symbols=xom,%20aapl", "", []string{"AAPL", "XOM"}}, // the order of the symbols, not of the list
+		{"symbols=MSFT,MSFT,msft", "&limit=1", []string{"MSFT"}},
+		{"symbols=,", "&limit=200", names},
+		{"symbols=", "", names},
+	} {
+		resp, body := get(t, srv, "/api/trades?"+c.query+c.limit, &b)
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: %s %s", c.query, resp.Status, body)
+		}
+		if b.ID != log.Newest() || b.ID != 1061 {
+			t.Errorf("%s: id %d, want %d (the newest event)", c.query, b.ID, log.Newest())
+		}
+		var got []string
+		for _, st := range b.Symbols {
+			got = append(got, st.Symbol)
+			p := one(st.Symbol, c.limit)
+			if p.ID != b.ID || fmt.Sprint(p.Trades) != fmt.Sprint(st.Trades) {
+				t.Errorf("%s: %s's trades %v (id %d), the one-symbol form's %v (id %d)", c.query, st.Symbol, st.Trades, b.ID, p.Trades, p.ID)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: symbols %v, want %v", c.query, got, c.want)
+		}
+	}
+	if get(t, srv, "/api/trades?symbols=AAPL", &b); len(b.Symbols[0].Trades) != history.DefaultTrades || b.Symbols[0].Trades[49].S != 61 {
+		t.Errorf("AAPL without limit: %d trades, the newest %+v; want the newest %d", len(b.Symbols[0].Trades), b.Symbols[0].Trades[len(b.Symbols[0].Trades)-1], history.DefaultTrades)
+	}
+
+	for _, c := range []struct {
+		query string
+		names []string // each must be named in the error
+		field string   // a field of the error body that must name it
+	}{
+		{"symbols=AAPL,ZZZ,YYY,zzz", []string{`"ZZZ", "YYY"`, "/api/symbols"}, "unknownSymbols"},
+		{"symbols=A,B,C,D,E", []string{"5 symbols", "at most 4"}, ""},
+		{"symbols=AAPL&limit=201", []string{`limit "201"`, "200"}, ""},
+		{"symbols=AAPL&symbol=AAPL", []string{`"symbol"`, "symbols, limit"}, "unknownParams"},
+		{"symbols=AAPL&symbols=MSFT", []string{"symbols given 2 times"}, ""},
+		{"symbols=ZZZ&limit=0&events=quote", []string{`"ZZZ"`, `limit "0"`, `"events"`}, "unknownSymbols"},
+		{"symbols=AAPL&limit=%zz", []string{"malformed query"}, ""},
 	} {
 		var e map[string]any
 		resp, body := get(t, srv, "/api/trades?"+c.query, &e)

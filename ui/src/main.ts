@@ -8,6 +8,7 @@ import { connectFeed, type Feed } from './feed';
 import type { HubToTab } from './hub';
 import { PrefStore } from './prefs';
 import { Renderer, type Frame, type Phase, type View } from './render';
+import { Seeder } from './seed';
 import { Store } from './store';
 import type { Transport } from './stream';
 import { ENDPOINTS, type SymbolInfo } from './types';
@@ -17,11 +18,13 @@ import { ConnectionPanel } from './views/connection';
 import { Heatmap, MarketHeader, Movers } from './views/market';
 import { StatusView } from './views/status';
 import { Tape } from './views/tape';
-import { Watchlist } from './views/watchlist';
+import { SPARK_POINTS, Watchlist } from './views/watchlist';
 
 const store = new Store();
 const prefs = new PrefStore();
 const renderer = new Renderer(store);
+// Each snapshot's rows get the server's last trades, so the trend column draws at once.
+const seeder = new Seeder(store, { limit: SPARK_POINTS });
 const params = new URLSearchParams(location.search);
 
 // ---- theme ----------------------------------------------------------------
@@ -357,4 +360,4 @@ async function start(): Promise<void> {
 void start();
 
 // For the browser tests and for curious people in the console.
-Object.assign(globalThis, { tickertape: { store, renderer, watchlist, chart, tape, conn, compare, prefs } });
+Object.assign(globalThis, { tickertape: { store, renderer, seeder, watchlist, chart, tape, conn, compare, prefs } });

@@ -2,7 +2,7 @@
 // render loop (render.ts) reads it once per animation frame and paints only
 // what is dirty. Nothing here touches the DOM.
 
-import type { Market, Quote, Score, Status, StreamEvent, SymbolInfo } from './types';
+import type { Market, Quote, Score, Status, StreamEvent, SymbolInfo, Trade } from './types';
 
 /**
  * A bounded ring of trades (engine ts, price, size, event id) for the chart,
@@ -60,6 +60,12 @@ export class TickRing {
   }
 }
 
+/** A row's last trades from the server (seed.ts), as of the event id: what its sparkline starts from. */
+export interface Seed {
+  readonly id: number;
+  readonly trades: readonly Trade[];
+}
+
 /** One watchlist row's state. */
 export interface Row {
   readonly sym: string;
@@ -73,6 +79,8 @@ export interface Row {
   /** Wall-clock ms when the last quote arrived. */
   seenAt: number;
   ticks: TickRing;
+  /** The server's last trades, once fetched: the ring's trades with a greater id follow them. */
+  seed?: Seed;
 }
 
 /** Store keeps the market as the stream tells it. */
@@ -272,6 +280,17 @@ export class Store {
     this.marketDirty = true;
     for (const sym of this.rows.keys()) this.dirty.add(sym);
     this.version++;
+  }
+
+  /** Gives each listed row its seed: the server's last trades as of id (seed.ts). */
+  setSeeds(id: number, list: readonly { symbol: string; trades: readonly Trade[] }[]): void {
+    for (const x of list) {
+      const r = this.rows.get(x.symbol);
+      if (!r) continue;
+      r.seed = { id, trades: x.trades };
+      this.dirty.add(r.sym);
+    }
+    this.notify();
   }
 
   /** Hands over the dirty set and starts a new one. */

@@ -137,6 +137,12 @@ export interface Trades {
   trades: Trade[];
 }
 
+/** GET /api/trades?symbols=A,B: many symbols' last trades (in the order of /api/symbols), with one id. */
+export interface TradesBatch {
+  id: number;
+  symbols: { symbol: string; trades: Trade[] }[];
+}
+
 /** The most trades one trades request may ask for (each symbol keeps this many). */
 export const TRADES_MAX = 200;
 
@@ -186,6 +192,7 @@ export const ENDPOINTS = {
   history: (symbol: string, interval: string, limit: number) =>
     `/api/history?symbol=${encodeURIComponent(symbol)}&interval=${encodeURIComponent(interval)}&limit=${limit}`,
   trades: (symbol: string, limit: number) => `/api/trades?symbol=${encodeURIComponent(symbol)}&limit=${limit}`,
+  tradesOf: (symbols: readonly string[], limit: number) => `/api/trades?symbols=${symbols.map(encodeURIComponent).join(',')}&limit=${limit}`,
   metrics: '/metrics',
   bench: '/api/bench',
   jobEvents: (job: string) => `/api/jobs/${encodeURIComponent(job)}/events`,

@@ -13,14 +13,16 @@ import { Cell, getVar, h, setText, signClass } from '../dom';
 import { fmtChange, fmtPct, fmtPrice, fmtScore, fmtTime, fmtVolume } from '../format';
 import type { Scope, SortKey } from '../prefs';
 import type { Frame, View } from '../render';
-import type { Row, Store } from '../store';
+import { sparkPrices } from '../seed';
+import type { Row, Seed, Store } from '../store';
 
 const ROW_H = 28;
 const FLASH_MS = 700;
 /** A row whose last trade is older than this (on the server's clock) fades. */
 export const STALE_MS = 30000;
 const RESORT_MS = 1000;
-const SPARK_POINTS = 48;
+/** The trades a sparkline draws, the newest. */
+export const SPARK_POINTS = 48;
 const SPARK_W = 64;
 const GAP = 6; // px between columns
 const PAD = 4; // px at either end of a row
@@ -83,6 +85,7 @@ class RowView {
   flashing = 0; // 1 or -1 while the flash class is on
   flashAt = -Infinity;
   sparkTotal = -1;
+  sparkSeed: Seed | undefined;
   classes = '';
   starred: boolean | null = null;
 
@@ -753,8 +756,9 @@ export class Watchlist implements View {
       rv.el.setAttribute('aria-selected', String(this.selected === r.sym));
     }
 
-    if (rv.sparkTotal !== r.ticks.total) {
+    if (rv.sparkTotal !== r.ticks.total || rv.sparkSeed !== r.seed) {
       rv.sparkTotal = r.ticks.total;
+      rv.sparkSeed = r.seed;
       this.drawSpark((rv.index - this.sparkFirst) * ROW_H, r);
     }
     return flash !== 0;
@@ -771,30 +775,26 @@ export class Watchlist implements View {
     ctx.clearRect(0, 0, w, hgt);
     ctx.translate(0, (ROW_H - 18) / 2);
     const sh = 18;
-    const t = r.ticks;
-    const from = Math.max(t.first, t.total - SPARK_POINTS);
-    const n = t.total - from;
+    // The row's seed (the server's last trades) and then its live trades.
+    const prices = sparkPrices(r.ticks, r.seed, SPARK_POINTS);
+    const n = prices.length;
     if (n < 2) return;
     let lo = Infinity;
     let hi = -Infinity;
-    t.each(from, (_ts, p) => {
+    for (const p of prices) {
       if (p < lo) lo = p;
       if (p > hi) hi = p;
-    });
+    }
     const span = hi - lo || 1;
-    const first = t.price[from % t.capacity];
-    const lastP = t.price[(t.total - 1) % t.capacity];
-    ctx.strokeStyle = lastP >= first ? getVar('--up') : getVar('--down');
+    ctx.strokeStyle = prices[n - 1] >= prices[0] ? getVar('--up') : getVar('--down');
     ctx.lineWidth = 1.25;
     ctx.beginPath();
-    let k = 0;
-    t.each(from, (_ts, p) => {
+    for (let k = 0; k < n; k++) {
       const x = (k / (n - 1)) * (w - 2) + 1;
-      const y = sh - 2 - ((p - lo) / span) * (sh - 4);
+      const y = sh - 2 - ((prices[k] - lo) / span) * (sh - 4);
       if (k === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
-      k++;
-    });
+    }
     ctx.stroke();
   }
 }

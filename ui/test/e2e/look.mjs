@@ -233,3 +233,30 @@ export async function chartPicture(page) {
     };
   });
 }
+
+/**
+ * The ink of each watchlist row's sparkline, read from the shared canvas's
+ * pixels: for every row on screen, top to bottom, the number of pixels of
+ * its strip of the canvas (the canvas's rows beside the row) that are not
+ * transparent. [{sym, ink}]
+ */
+export async function sparkInk(page) {
+  return page.evaluate(() => {
+    const body = document.querySelector('.wl-body').getBoundingClientRect();
+    const canvas = document.querySelector('.wl-spark');
+    const cr = canvas.getBoundingClientRect();
+    const px = cr.height > 0 && canvas.width > 0 ? canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data : new Uint8ClampedArray(0);
+    const scale = cr.height > 0 ? canvas.height / cr.height : 1;
+    return [...document.querySelectorAll('.wl-body .wl-row')]
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ el, r }) => el.checkVisibility({ visibilityProperty: true }) && r.height > 0 && r.bottom > body.top + 2 && r.top < body.bottom - 2)
+      .sort((a, b) => a.r.top - b.r.top)
+      .map(({ el, r }) => {
+        const y0 = Math.max(0, Math.round((r.top - cr.top) * scale));
+        const y1 = Math.min(canvas.height, Math.round((r.bottom - cr.top) * scale));
+        let ink = 0;
+        for (let y = y0; y < y1; y++) for (let x = 0; x < canvas.width; x++) if (px[(y * canvas.width + x) * 4 + 3] > 0) ink++;
+        return { sym: el.querySelector('.c-sym')?.innerText.trim() ?? '', ink };
+      });
+  });
+}

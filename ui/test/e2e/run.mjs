@@ -11,7 +11,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { afterEach, artifacts, assert, endpointExists, launch, metric, openPage, repoDir, run, startServer, test, until } from './harness.mjs';
 import { renderBench } from './bench.mjs';
-import { chartPicture, columnTitles, cutOff, rows, shown, sideways, textCollisions } from './look.mjs';
+import { chartPicture, columnTitles, cutOff, rows, shown, sideways, sparkInk, textCollisions } from './look.mjs';
 import { registerComparePlots } from './compare-plots.mjs';
 
 let server;
@@ -95,6 +95,32 @@ test('the board fills from the snapshot and then updates live', async () => {
   }
   noErrors(page);
   await ctx.close();
+});
+
+test('every row of the watchlist draws its trend at once, from the trades before the page opened', async () => {
+  // At -rate 25 a quiet symbol trades once in many seconds: a sparkline
+  // drawn from the live trades alone stays blank on most rows for long.
+  for (const view of [VIEW, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }]) {
+    const ctx = await browser.newContext(view);
+    const page = await openPage(ctx, server.url + '/');
+    await boardReady(page, 8);
+    const filled = Date.now();
+    const atFirst = (await sparkInk(page)).filter((r) => r.ink === 0).length;
+    let ink = [];
+    try {
+      await until('every visible row to draw its sparkline', async () => {
+        ink = await sparkInk(page);
+        return ink.length >= 8 && ink.every((r) => r.ink > 0);
+      }, 2000);
+    } catch (e) {
+      const blank = ink.filter((r) => r.ink === 0).map((r) => r.sym);
+      throw new Error(`${view.viewport.width} px: ${blank.length} of ${ink.length} rows blank 2 s after the watchlist filled (${blank.join(' ')}), ${atFirst} as it filled: ${e.message}`);
+    }
+    console.log(`  ${view.viewport.width} px: all ${ink.length} rows drawn ${Date.now() - filled} ms after the watchlist filled`);
+    await page.screenshot({ path: join(artifacts, `trend-${view.viewport.width}.png`) });
+    noErrors(page);
+    await ctx.close();
+  }
 });
 
 test('sorting and filtering', async () => {
@@ -593,6 +619,11 @@ for (const tr of ['sse', 'ws']) {
       }
       await until(`${label} live again`, async () => (await badge(page)) === `${label} live`, 20000);
       await until('events of the new run', async () => (await page.evaluate(() => window.tickertape.store.lastId)) > idBefore, 15000);
+      // The reset forgot every row's trades; the new run's snapshot seeds them again.
+      await until("every visible row's trend drawn again, from the new run's trades", async () => {
+        const ink = await sparkInk(page);
+        return ink.length >= 20 && ink.every((r) => r.ink > 0);
+      }, 3000);
       assert(await page.evaluate(() => window.__noReload === true), 'the page was not reloaded');
       const before = await rows(page);
       await until('rows updating after the restart', async () => {
