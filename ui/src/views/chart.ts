@@ -209,10 +209,13 @@ export class ChartView implements View {
       wickDownColor: getVar('--down'),
       borderVisible: false,
     });
-    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.18, bottom: 0.06 } }); // the legend's two lines sit above the highest candle
+    // The legend's two lines sit above the highest candle. Each axis shows
+    // only labels it can show whole, so the price's lowest and the volume's
+    // highest never meet at the line between the panes.
+    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.18, bottom: 0.06 }, entireTextOnly: true });
     // Volume in a pane of its own, below the price: its axis and labels never cover the price's.
     this.volume = chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceLineVisible: false, lastValueVisible: false }, 1);
-    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.15, bottom: 0 } });
+    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.15, bottom: 0 }, entireTextOnly: true });
     const [pricePane, volPane] = chart.panes();
     pricePane.setStretchFactor(3.2);
     volPane?.setStretchFactor(1);
