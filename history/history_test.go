@@ -44,6 +44,36 @@ func get(t *testing.T, srv *httptest.Server, path string, v any) (*http.Response
 	return resp, string(b)
 }
 
+// badRequest is a query an endpoint must refuse, and what its error names.
+type badRequest struct {
+	query string
+	names []string // each must be named in the error
+	field string   // a field of the error body that must name it
+}
+
+// badRequests asks path with each query and checks the 400 and its JSON
+// error: every name in the message, and the field, when one is given.
+func badRequests(t *testing.T, srv *httptest.Server, path string, cases []badRequest) {
+	t.Helper()
+	for _, c := range cases {
+		var e map[string]any
+		resp, body := get(t, srv, path+"?"+c.query, &e)
+		msg, _ := e["error"].(string)
+		if resp.StatusCode != 400 || msg == "" {
+			t.Errorf("%s?%s: %s %s, want 400 with a JSON error", path, c.query, resp.Status, body)
+			continue
+		}
+		for _, n := range c.names {
+			if !strings.Contains(msg, n) {
+				t.Errorf("%s?%s: error %q does not name %s", path, c.query, msg, n)
+			}
+		}
+		if c.field != "" && e[c.field] == nil {
+			t.Errorf("%s?%s: no %s in %s", path, c.query, c.field, body)
+		}
+	}
+}
+
 func TestTradesFoldIntoBarsAtEveryInterval(t *testing.T) {
 	s := history.New([]string{"AAPL", "MSFT"}, history.Options{})
 	base := 1_700_000_040_000.0 // a whole minute, Unix ms
@@ -265,11 +295,7 @@ func TestTheEndpointThroughHTTP(t *testing.T) {
 			t.Errorf("%s: the newest bar starts at %d, want %d", c.query, p.Bars[len(p.Bars)-1].T, lastStart(c.query))
 		}
 	}
-	for _, c := range []struct {
-		query string
-		names []string // each must be named in the error
-		field string   // a field of the error body that must name it
-	}{
+	badRequests(t, srv, "/api/history", []badRequest{
 		{"symbol=ZZZ&interval=1m", []string{`"ZZZ"`}, "unknownSymbols"},
 		{"symbol=AAPL&interval=2m", []string{`"2m"`, "1s, 5s, 15s, 1m, 5m"}, ""},
 		{"symbol=AAPL", []string{"interval is required"}, ""},
@@ -280,23 +306,7 @@ func TestTheEndpointThroughHTTP(t *testing.T) {
 		{"symbol=AAPL&interval=1m&from=0", []string{`"from"`}, "unknownParams"},
 		{"symbol=AAPL&symbol=MSFT&interval=1m", []string{"symbol given 2 times"}, ""},
 		{"symbol=ZZZ&interval=9h", []string{`"ZZZ"`, `"9h"`}, "unknownSymbols"},
-	} {
-		var e map[string]any
-		resp, body := get(t, srv, "/api/history?"+c.query, &e)
-		msg, _ := e["error"].(string)
-		if resp.StatusCode != 400 || msg == "" {
-			t.Errorf("%s: %s %s, want 400 with a JSON error", c.query, resp.Status, body)
-			continue
-		}
-		for _, n := range c.names {
-			if !strings.Contains(msg, n) {
-				t.Errorf("%s: error %q does not name %s", c.query, msg, n)
-			}
-		}
-		if c.field != "" && e[c.field] == nil {
-			t.Errorf("%s: no %s in %s", c.query, c.field, body)
-		}
-	}
+	})
 }
 
 // lastStart is the start of the newest bar TestTheEndpointThroughHTTP made.

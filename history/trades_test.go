@@ -2,7 +2,6 @@ package history_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"net/http/httptest"
@@ -83,11 +82,7 @@ func TestTheLastTradesThroughHTTP(t *testing.T) {
 		t.Errorf("MSFT limit=1: %+v", p)
 	}
 
-	for _, c := range []struct {
-		query string
-		names []string // each must be named in the error
-		field string   // a field of the error body that must name it
-	}{
+	badRequests(t, srv, "/api/trades", []badRequest{
 		{"symbol=ZZZ", []string{`"ZZZ"`}, "unknownSymbols"},
 		{"", []string{"symbol is required"}, ""},
 		{"symbol=AAPL&limit=201", []string{`limit "201"`, "200"}, ""},
@@ -96,23 +91,7 @@ func TestTheLastTradesThroughHTTP(t *testing.T) {
 		{"symbol=AAPL&interval=1m", []string{`"interval"`, "symbol, limit"}, "unknownParams"},
 		{"symbol=AAPL&limit=5&limit=6", []string{"limit given 2 times"}, ""},
 		{"symbol=ZZZ&limit=-1&since=0", []string{`"ZZZ"`, `limit "-1"`, `"since"`}, "unknownSymbols"},
-	} {
-		var e map[string]any
-		resp, body := get(t, srv, "/api/trades?"+c.query, &e)
-		msg, _ := e["error"].(string)
-		if resp.StatusCode != 400 || msg == "" {
-			t.Errorf("%q: %s %s, want 400 with a JSON error", c.query, resp.Status, body)
-			continue
-		}
-		for _, n := range c.names {
-			if !strings.Contains(msg, n) {
-				t.Errorf("%q: error %q does not name %s", c.query, msg, n)
-			}
-		}
-		if c.field != "" && e[c.field] == nil {
-			t.Errorf("%q: no %s in %s", c.query, c.field, body)
-		}
-	}
+	})
 }
 
 // Many symbols' last trades in one request, through HTTP: each symbol's
@@ -185,11 +164,7 @@ func TestTheLastTradesOfManySymbolsThroughHTTP(t *testing.T) {
 		t.Errorf("AAPL without limit: %d trades, the newest %+v; want the newest %d", len(b.Symbols[0].Trades), b.Symbols[0].Trades[len(b.Symbols[0].Trades)-1], history.DefaultTrades)
 	}
 
-	for _, c := range []struct {
-		query string
-		names []string // each must be named in the error
-		field string   // a field of the error body that must name it
-	}{
+	badRequests(t, srv, "/api/trades", []badRequest{
 		{"symbols=AAPL,ZZZ,YYY,zzz", []string{`"ZZZ", "YYY"`, "/api/symbols"}, "unknownSymbols"},
 		{"symbols=A,B,C,D,E", []string{"5 symbols", "at most 4"}, ""},
 		{"symbols=AAPL&limit=201", []string{`limit "201"`, "200"}, ""},
@@ -197,23 +172,7 @@ func TestTheLastTradesOfManySymbolsThroughHTTP(t *testing.T) {
 		{"symbols=AAPL&symbols=MSFT", []string{"symbols given 2 times"}, ""},
 		{"symbols=ZZZ&limit=0&events=quote", []string{`"ZZZ"`, `limit "0"`, `"events"`}, "unknownSymbols"},
 		{"symbols=AAPL&limit=%zz", []string{"malformed query"}, ""},
-	} {
-		var e map[string]any
-		resp, body := get(t, srv, "/api/trades?"+c.query, &e)
-		msg, _ := e["error"].(string)
-		if resp.StatusCode != 400 || msg == "" {
-			t.Errorf("%q: %s %s, want 400 with a JSON error", c.query, resp.Status, body)
-			continue
-		}
-		for _, n := range c.names {
-			if !strings.Contains(msg, n) {
-				t.Errorf("%q: error %q does not name %s", c.query, msg, n)
-			}
-		}
-		if c.field != "" && e[c.field] == nil {
-			t.Errorf("%q: no %s in %s", c.query, c.field, body)
-		}
-	}
+	})
 }
 
 // A trade keeps the time its quote had, even when the clock stepped back
