@@ -88,21 +88,20 @@ func (sr *series) tail(out []Bar, n int) []Bar {
 // set makes bars, oldest first, the series' bars.
 func (sr *series) set(bars []Bar) {
 	if !sr.wide {
-		packed := make([]packedBar, len(bars))
-		for k, b := range bars {
+		packed := make([]packedBar, 0, len(bars))
+		for _, b := range bars {
 			p, ok := pack(b)
 			if !ok {
-				sr.widen()
 				break
 			}
-			packed[k] = p
+			packed = append(packed, p)
 		}
-		if !sr.wide {
+		if len(packed) == len(bars) {
 			sr.packed = ring[packedBar]{buf: packed}
 			return
 		}
 	}
-	sr.plain = ring[Bar]{buf: bars}
+	sr.packed, sr.plain, sr.wide = ring[packedBar]{}, ring[Bar]{buf: bars}, true
 }
 
 // widen moves the series' bars from packed to plain, for good.
