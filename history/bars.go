@@ -50,8 +50,9 @@ const (
 	MaxLimit = 5000
 	// DefaultLimit is what a request without limit gets.
 	DefaultLimit = 500
-	// budget is the bars kept for all symbols and intervals together (at
-	// most about 48 bytes each), when Options.Keep is 0.
+	// budget is the bars kept for all symbols and intervals together (24
+	// bytes each, or 48 for bars that do not pack: see series), when
+	// Options.Keep is 0.
 	budget  = 1_500_000
 	minKeep = 30
 )
@@ -61,7 +62,8 @@ type Options struct {
 	// Keep is how many bars each symbol keeps per interval, the newest. 0
 	// means as many as a request may ask for (MaxLimit), or fewer in a
 	// universe of more than 60 symbols, so that all of them stay under 1.5
-	// million bars (about 72 MB), but never fewer than 30.
+	// million bars (about 36 MB, or 72 MB for prices that are not whole
+	// cents), but never fewer than 30.
 	Keep int
 }
 
@@ -99,9 +101,6 @@ func (r *ring[T]) tail(out []T, n int) []T {
 	}
 	return out
 }
-
-// series is one symbol's bars at one interval: a ring of at most keep bars.
-type series struct{ ring[Bar] }
 
 // Store holds every symbol's bars and last trades. It is written by the
 // one goroutine that publishes the market (on a node fed by a broker, also
@@ -151,20 +150,14 @@ func (s *Store) add(i int, ts, price float64, size int64) {
 	}
 	s.addTrade(i, ts, price, size)
 	ms := int64(math.Floor(ts))
+	c := cents(price)
 	for k, iv := range Intervals {
 		sr := &s.series[i][k]
 		t := ms - ms%iv.Millis
 		if ms < 0 && ms%iv.Millis != 0 {
 			t -= iv.Millis
 		}
-		if b := sr.last(); b != nil && t <= b.T {
-			b.H = max(b.H, price)
-			b.L = min(b.L, price)
-			b.C = price
-			b.V += size
-			continue
-		}
-		sr.push(Bar{T: t, O: price, H: price, L: price, C: price, V: size}, s.keep)
+		sr.fold(t, price, c, size, s.keep)
 	}
 }
 
@@ -219,7 +212,7 @@ func (s *Store) Query(symbol, interval string, limit int) (Page, error) {
 	p := Page{Symbol: symbol, Interval: interval}
 	s.mu.RLock()
 	sr := &s.series[i][k]
-	p.Bars = sr.tail(make([]Bar, 0, min(limit, len(sr.buf))), limit)
+	p.Bars = sr.tail(make([]Bar, 0, min(limit, sr.len())), limit)
 	p.ID = s.id
 	s.mu.RUnlock()
 	return p, nil

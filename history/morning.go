@@ -47,7 +47,7 @@ func (s *Store) Prepend(symbol string, trades []Trade) error {
 // prepend puts bars, older than sr's, in front of them, merging the bar
 // they share, and keeps the newest keep.
 func (sr *series) prepend(bars []Bar, keep int) {
-	held := sr.tail(nil, len(sr.buf))
+	held := sr.tail(nil, sr.len())
 	out := make([]Bar, 0, len(bars)+len(held))
 	for _, b := range bars {
 		if len(held) > 0 && b.T >= held[0].T {
@@ -62,7 +62,7 @@ func (sr *series) prepend(bars []Bar, keep int) {
 	if len(out) > keep {
 		out = out[len(out)-keep:]
 	}
-	sr.buf, sr.head = out, 0
+	sr.set(out)
 }
 
 // prepend puts trades, older than t's, in front of them, and keeps the
