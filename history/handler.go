@@ -39,15 +39,16 @@ func (s *Store) Handler() http.Handler {
 // lim. Mistakes are answered as Handler answers them.
 func (s *Store) TradesHandler(lim feed.QueryLimits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, many := r.URL.Query()["symbols"]; many {
-			s.serveTradesOf(w, r.URL.RawQuery, lim)
-			return
-		}
-		q, err := readQuery(r.URL.RawQuery, "symbol", "limit")
+		v, err := parseQuery(r.URL.RawQuery)
 		if err != nil {
 			feed.WriteError(w, err)
 			return
 		}
+		if v.Has("symbols") {
+			s.serveTradesOf(w, readQuery(v, "symbols", "limit"), lim)
+			return
+		}
+		q := readQuery(v, "symbol", "limit")
 		sym := q.symbol(s, "?symbol=AAPL")
 		limit := q.limit(DefaultTrades, TradesKept)
 		if err := q.err(); err != nil {
@@ -64,12 +65,7 @@ func (s *Store) TradesHandler(lim feed.QueryLimits) http.Handler {
 }
 
 // serveTradesOf answers GET /api/trades?symbols=A,B[&limit=N].
-func (s *Store) serveTradesOf(w http.ResponseWriter, rawQuery string, lim feed.QueryLimits) {
-	q, err := readQuery(rawQuery, "symbols", "limit")
-	if err != nil {
-		feed.WriteError(w, err)
-		return
-	}
+func (s *Store) serveTradesOf(w http.ResponseWriter, q *query, lim feed.QueryLimits) {
 	syms, err := feed.ParseSymbols(q.values.Get("symbols"), s.index, lim)
 	if re, ok := errors.AsType[*feed.RequestError](err); ok && len(re.UnknownSymbols) > 0 {
 		q.bad.UnknownSymbols = re.UnknownSymbols
@@ -105,10 +101,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 // parse reads a history query; any mistake is a *feed.RequestError naming
 // every bad value at once.
 func (s *Store) parse(rawQuery string) (sym, interval string, limit int, err error) {
-	q, err := readQuery(rawQuery, "symbol", "interval", "limit")
+	v, err := parseQuery(rawQuery)
 	if err != nil {
 		return "", "", 0, err
 	}
+	q := readQuery(v, "symbol", "interval", "limit")
 	sym = q.symbol(s, "?symbol=AAPL&interval=1m")
 	interval = strings.TrimSpace(q.values.Get("interval"))
 	known := false
@@ -136,13 +133,19 @@ type query struct {
 	msgs   []string
 }
 
-// readQuery parses rawQuery, which may hold each of params once. A query
-// that does not parse is an error at once; the other mistakes are collected.
-func readQuery(rawQuery string, params ...string) (*query, error) {
+// parseQuery parses rawQuery; a query that does not parse is a
+// *feed.RequestError.
+func parseQuery(rawQuery string) (url.Values, error) {
 	v, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, &feed.RequestError{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed query: %v", err)}
 	}
+	return v, nil
+}
+
+// readQuery starts reading v, which may hold each of params once: the
+// mistakes are collected, for q.err to name them all.
+func readQuery(v url.Values, params ...string) *query {
 	q := &query{values: v, bad: feed.RequestError{Status: http.StatusBadRequest}}
 	for k := range v {
 		if !slices.Contains(params, k) {
@@ -158,7 +161,7 @@ func readQuery(rawQuery string, params ...string) (*query, error) {
 			q.msgs = append(q.msgs, fmt.Sprintf("%s given %d times; give it once", k, len(v[k])))
 		}
 	}
-	return q, nil
+	return q
 }
 
 // symbol reads the required symbol, one the store knows; example is a
